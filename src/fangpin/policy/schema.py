@@ -33,19 +33,6 @@ class Schedule:
     bands: tuple[Band, ...]
     cap: int | None  # None = no annual cap
 
-    def pay(self, base: int) -> int:
-        """F(base): what the schedule pays on a year's cumulative base, half-up to the fen."""
-        above = base - self.deductible
-        total, lo = 0, 0
-        for band in self.bands:
-            hi = above if band.upto is None else min(above, band.upto)
-            if hi > lo:
-                total += (hi - lo) * band.ratio
-            if band.upto is None or above <= band.upto:
-                break
-            lo = band.upto
-        return (total + RATIO_ONE // 2) // RATIO_ONE
-
 
 @dataclass(frozen=True)
 class Basic:

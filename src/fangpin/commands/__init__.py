@@ -1,0 +1,1 @@
+"""Subcommands of `fangpin`; each module has register(subparsers)."""

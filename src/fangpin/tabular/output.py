@@ -1,0 +1,42 @@
+"""Writing settlement results: integer fen out as yuan with exactly two decimals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from fangpin.tabular.io import table_format, write_table
+
+SETTLE_OUTPUT = (
+    "setl_id", "psn_no", "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "hosp_part_amt",
+    "fund_pay_sumamt", "psn_part_amt", "group",
+)
+MONEY_COLUMNS = frozenset(
+    {"hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "hosp_part_amt", "fund_pay_sumamt", "psn_part_amt",
+     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
+     "subsidy", "personal_pay", "amount"}
+)
+
+
+def yuan_text(col: str | pl.Expr) -> pl.Expr:
+    """Fen as '123.45' (half of the '-' sign handled for adjustments)."""
+    c = pl.col(col) if isinstance(col, str) else col
+    a = c.abs()
+    sign = pl.when(c < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    return pl.concat_str(sign, (a // 100).cast(pl.String), pl.lit("."), (a % 100).cast(pl.String).str.zfill(2))
+
+
+def yuan_decimal(col: str | pl.Expr) -> pl.Expr:
+    c = pl.col(col) if isinstance(col, str) else col
+    return (c.cast(pl.Decimal(38, 2)) / 100).cast(pl.Decimal(18, 2))
+
+
+def money_for(df: pl.DataFrame, path: str | Path, money: frozenset[str] = MONEY_COLUMNS) -> pl.DataFrame:
+    """Convert money columns to yuan: text for CSV, Decimal(18,2) for Parquet."""
+    as_yuan = yuan_decimal if table_format(path) == ".parquet" else yuan_text
+    return df.with_columns(as_yuan(c).alias(c) for c in df.columns if c in money)
+
+
+def write_settled(settled: pl.DataFrame, path: str | Path) -> None:
+    write_table(money_for(settled.select(SETTLE_OUTPUT), path), path)

@@ -87,8 +87,9 @@ def _chunks(seg_starts: np.ndarray, n: int) -> np.ndarray:
     """Chunk bounds on person-year boundaries, a few per core for balance."""
     parts = max(1, min(len(seg_starts), 8 * (os.cpu_count() or 1)))
     targets = (np.arange(1, parts) * n) // parts
-    cut = seg_starts[np.searchsorted(seg_starts, targets)] if len(seg_starts) else targets
-    return np.unique(np.concatenate([[0], cut, [n]])).astype(np.int64)
+    idx = np.searchsorted(seg_starts, targets)
+    bounded = np.append(seg_starts, n)  # a target past the last person-year start cuts at n
+    return np.unique(np.concatenate([[0], bounded[idx], [n]])).astype(np.int64)
 
 
 def settle_batch(

@@ -23,7 +23,7 @@ BIRTH_RATE = 0.011  # births per person per year
 CANCER, DIALYSIS, LEUKAEMIA = 1, 2, 3
 
 
-def _by_age(age: np.ndarray, bounds: list[int], values: list[float]) -> np.ndarray:
+def by_age(age: np.ndarray, bounds: list[int], values: list[float]) -> np.ndarray:
     """Piecewise-constant rate: values[i] for ages in [bounds[i-1], bounds[i])."""
     return np.asarray(values)[np.searchsorted(np.asarray(bounds), age, side="right")]
 
@@ -198,23 +198,23 @@ def build_people(
 
     # Health and service, used by identities and claims.
     poor = hh["z"][hh_of] < np.quantile(hh["z"], 0.3)
-    chronic_p = _by_age(age, [18, 45, 60, 75], [0.005, 0.02, 0.08, 0.20, 0.28]) * np.where(poor, 1.3, 1.0)
+    chronic_p = by_age(age, [18, 45, 60, 75], [0.005, 0.02, 0.08, 0.20, 0.28]) * np.where(poor, 1.3, 1.0)
     chronic = rng.random(n) < chronic_p
     u = rng.random(n)
-    p_cancer = _by_age(age, [30, 50, 65], [0.0001, 0.0007, 0.0018, 0.0035])
-    p_dialysis = _by_age(age, [40], [0.0001, 0.0005])
+    p_cancer = by_age(age, [30, 50, 65], [0.0001, 0.0007, 0.0018, 0.0035])
+    p_dialysis = by_age(age, [40], [0.0001, 0.0005])
     p_leuk = np.full(n, 0.00015)
     catastrophic = np.select(
         [u < p_cancer, u < p_cancer + p_dialysis, u < p_cancer + p_dialysis + p_leuk],
         [CANCER, DIALYSIS, LEUKAEMIA],
         default=0,
     ).astype(np.int8)
-    disabled = rng.random(n) < _by_age(age, [18, 60, 80], [0.004, 0.01, 0.025, 0.04])
+    disabled = rng.random(n) < by_age(age, [18, 60, 80], [0.004, 0.01, 0.025, 0.04])
     mental = (age >= 18) & (age <= 70) & (rng.random(n) < 0.0065)
     veteran = male & (age >= 45) & (rng.random(n) < 0.006)
 
     # Deaths during the year; a catastrophic illness raises the risk sharply.
-    q = _by_age(age, [40, 60, 70, 80, 90], [0.0005, 0.003, 0.012, 0.03, 0.08, 0.2])
+    q = by_age(age, [40, 60, 70, 80, 90], [0.0005, 0.003, 0.012, 0.03, 0.08, 0.2])
     q = np.where(catastrophic > 0, np.maximum(q * 3, 0.12), q)
     dies = rng.random(n) < q
     from_day = np.where(born, (birth - jan1).astype(np.int64), 0)

@@ -1,0 +1,70 @@
+"""Engine behaviour beyond the golden cases: versions by date, input order, rounding."""
+
+import polars as pl
+
+from fangpin.engine.settle import settle_batch
+from fangpin.policy.registry import load_pack
+from fangpin.tabular.claims import validate_claims, validate_identities
+from fangpin.units import mul_ratio, yuan_to_fen
+from tests.engine.helpers import claims_frame, identities_frame, settle_rows
+
+
+def test_results_come_back_in_input_order_whatever_the_settlement_order():
+    rows = [
+        {"setl_id": "B", "psn_no": "P2", "setl_date": "2023-05-01", "medfee_sumamt": "1000"},
+        {"setl_id": "A", "psn_no": "P1", "setl_date": "2023-09-01", "medfee_sumamt": "2000"},
+        {"setl_id": "C", "psn_no": "P1", "setl_date": "2023-01-01", "medfee_sumamt": "3000"},
+    ]
+    c = validate_claims(claims_frame(rows))
+    out = settle_batch(load_pack("shanxi-linxian-2023"), c.good, validate_identities(identities_frame([])).good)
+    assert out.claims["setl_id"].to_list() == ["B", "A", "C"]
+
+
+def test_half_a_fen_rounds_up():
+    assert mul_ratio(1, 5000) == 1  # 0.5 fen -> 1 fen
+    assert mul_ratio(3, 5000) == 2  # 1.5 fen -> 2 fen
+    assert mul_ratio(yuan_to_fen("100.01"), 6500) == 6501  # 65.0065 -> 65.01
+
+
+def test_an_identity_ending_on_a_date_still_counts_that_day_and_not_the_next():
+    idents = [{"psn_no": "P1", "psn_idet_type": "特困人员", "begndate": "2023-01-01", "enddate": "2023-03-31"}]
+    res = settle_rows(
+        "shanxi-linxian-2023",
+        [
+            {"setl_id": "S1", "setl_date": "2023-03-31", "med_type": "14", "medfee_sumamt": "100"},
+            {"setl_id": "S2", "setl_date": "2023-04-01", "med_type": "14", "medfee_sumamt": "100"},
+        ],
+        idents,
+    )
+    assert res["S1"]["group"] == "特困" and res["S2"]["group"] is None
+    # 特困 assistance: (100 − 65) × 80 % = 28.00; after the end date nothing
+    assert res["S1"]["maf_pay"] == "28.00" and res["S2"]["maf_pay"] == "0.00"
+
+
+def test_a_claims_of_two_years_use_separate_accumulators():
+    rows = [
+        {"setl_id": "S1", "setl_date": "2022-12-30", "med_type": "11", "medfee_sumamt": "1000"},
+        {"setl_id": "S2", "setl_date": "2023-01-02", "med_type": "11", "medfee_sumamt": "1000"},
+    ]
+    res = settle_rows("shanxi-linxian-2023", rows)
+    # each year has its own general-outpatient cap of 300: 1000 × 50 % = 500 → 300 each year
+    assert res["S1"]["hifp_pay"] == res["S2"]["hifp_pay"] == "300.00"
+
+
+def test_the_group_used_is_the_first_of_the_packs_order():
+    idents = [
+        {"psn_no": "P1", "psn_idet_type": "稳定脱贫人口", "begndate": "2023-01-01"},
+        {"psn_no": "P1", "psn_idet_type": "低保对象", "begndate": "2023-01-01"},
+        {"psn_no": "P1", "psn_idet_type": "1-2级残疾人", "begndate": "2023-01-01"},
+    ]
+    res = settle_rows("shanxi-linxian-2023", [{"setl_id": "S1", "setl_date": "2023-02-01", "medfee_sumamt": "10"}], idents)
+    assert res["S1"]["group"] == "低保"
+
+
+def test_settlement_output_keeps_fen_integers_inside():
+    rows = [{"setl_id": "S1", "setl_date": "2023-02-01", "medfee_sumamt": "1234.56"}]
+    c = validate_claims(claims_frame(rows))
+    out = settle_batch(load_pack("shanxi-linxian-2023"), c.good, validate_identities(identities_frame([])).good)
+    for col in ("hifp_pay", "fund_pay_sumamt", "psn_part_amt", "inscp_scp_amt"):
+        assert out.claims.schema[col] == pl.Int64
+    assert out.claims["medfee_sumamt"][0] == 123456

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 
-# Modules under fangpin.commands that register subcommands, in the order help lists them.
-COMMAND_MODULES = ("policy", "settle", "manage")
+import fangpin.commands
 
 EXIT_OK, EXIT_REJECTS, EXIT_USAGE = 0, 1, 2
 
@@ -23,8 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"fangpin.commands.{name}").register(sub)
+    # Every module of fangpin.commands registers its own subcommands.
+    for info in sorted(pkgutil.iter_modules(fangpin.commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"fangpin.commands.{info.name}").register(sub)
     return parser
 
 

@@ -6,7 +6,12 @@ import polars as pl
 
 from fangpin.engine.settle import settle_batch
 from fangpin.policy.registry import load_pack
-from fangpin.tabular.claims import CLAIM_COLUMNS, IDENTITY_COLUMNS, validate_claims, validate_identities
+from fangpin.tabular.claims import (
+    CLAIM_COLUMNS,
+    IDENTITY_COLUMNS,
+    validate_claims,
+    validate_identities,
+)
 from fangpin.units import fen_to_yuan
 
 OUT = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "hosp_part_amt", "fund_pay_sumamt", "psn_part_amt")

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fangpin.policy.groups import GROUPS, IDENTITIES
+from fangpin.policy.groups import GROUPS
 from fangpin.policy.source import PackError, Value
-from fangpin.units import RATIO_ONE, UnitError, parse_ratio, yuan_to_fen
+from fangpin.units import UnitError, parse_ratio, yuan_to_fen
 
 HOSP_LEVELS = (1, 2, 3, 4)
 

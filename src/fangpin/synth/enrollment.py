@@ -17,7 +17,7 @@ import polars as pl
 NAT = np.datetime64("NaT", "D")
 
 
-def _year_facts(p: pl.DataFrame, idt: pl.DataFrame, year: int) -> tuple[np.ndarray, np.ndarray]:
+def year_facts(p: pl.DataFrame, idt: pl.DataFrame, year: int) -> tuple[np.ndarray, np.ndarray]:
     """Per person: holds an identity during the year; first day of one if it began this year."""
     jan1 = np.datetime64(f"{year}-01-01", "D")
     n = p.height
@@ -46,7 +46,7 @@ def build_enrollment(
     n = p.height
     jan1 = np.datetime64(f"{year}-01-01", "D")
     dec31 = np.datetime64(f"{year}-12-31", "D")
-    special, newly_from = _year_facts(p, idt, year)
+    special, newly_from = year_facts(p, idt, year)
     age = p["age"].to_numpy()
     male = p["male"].to_numpy()
     born = p["born_in_year"].to_numpy()

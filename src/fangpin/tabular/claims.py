@@ -1,8 +1,8 @@
 """Claims and identities files (RULES §1, §3): validated into exact columns, rejects kept.
 
-A validated claims frame has: row, setl_id, psn_no, setl_date (Date), med_type (11/14/21 as
-given), kind (0 outpatient, 1 chronic, 2 inpatient), hosp_lv, in_province, referral and the
-four amounts plus inscp_scp_amt in integer fen. A rejects frame has: file, row, id, reason.
+A validated claims frame has: row, setl_id, psn_no, setl_date (Date), med_type (as given),
+kind (0 outpatient, 1 chronic, 2 inpatient), hosp_lv, in_province, referral, the four amounts
+and inscp_scp_amt in integer fen. A rejects frame has: file, row, id, reason.
 """
 
 from __future__ import annotations
@@ -14,7 +14,15 @@ import polars as pl
 
 from fangpin.policy.groups import GROUP_BIT, IDENTITIES
 from fangpin.tabular.io import TableError, first_data_row, read_table
-from fangpin.tabular.values import amount_fen, code_value, date_value, join_reasons, text_value
+from fangpin.tabular.values import (
+    Check,
+    amount_fen,
+    any_bad,
+    code_value,
+    date_value,
+    join_reasons,
+    text_value,
+)
 
 CLAIM_COLUMNS = (
     "setl_id", "psn_no", "setl_date", "med_type", "hosp_lv", "in_province", "referral",
@@ -46,89 +54,80 @@ def _require(df: pl.DataFrame, columns: tuple[str, ...], file: str) -> None:
             raise TableError(file, f"missing column (the file has: {', '.join(df.columns) or 'none'})", c)
 
 
-def _split(df: pl.DataFrame, reason: pl.Expr, key: str, file: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Rows with a reason become rejects (file, row, id, reason); the rest are returned good."""
-    df = df.with_columns(reason.alias("_reason"))
-    bad = df.filter(pl.col("_reason").is_not_null())
-    rejects = bad.select(
+def _rejects(bad: pl.DataFrame, key: str, file: str, reason: pl.Expr) -> pl.DataFrame:
+    return bad.select(
         pl.lit(Path(file).name).alias("file"),
-        (pl.col("row").cast(pl.Int64)).alias("row"),
-        pl.col(key).cast(pl.String).alias("id"),
-        pl.col("_reason").alias("reason"),
+        pl.col("row").cast(pl.Int64),
+        pl.col(key).cast(pl.String).str.strip_chars().alias("id"),
+        reason.alias("reason"),
     )
-    return df.filter(pl.col("_reason").is_null()).drop("_reason"), rejects
+
+
+def _check_rows(df: pl.DataFrame, checks: dict[str, Check], key: str, file: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Parse every column; rows with any bad value become rejects with all their reasons."""
+    flagged = df.with_columns(any_bad(list(checks.values())).alias("_bad"))
+    rejects = _rejects(flagged.filter("_bad"), key, file, join_reasons(list(checks.values())))
+    good = flagged.filter(~pl.col("_bad")).select("row", *(c.value.alias(n) for n, c in checks.items()))
+    return good, rejects
 
 
 def validate_claims(raw: pl.DataFrame, file: str = "claims", row0: int = 2) -> Validated:
     """Check every claim row; good rows get exact columns, bad rows a reason naming the field."""
     _require(raw, CLAIM_COLUMNS, file)
     df = raw.select(CLAIM_COLUMNS).with_row_index("row", offset=row0)
-    exprs, reasons = {}, []
-    for name in ("setl_id", "psn_no"):
-        exprs[name], r = text_value(name)
-        reasons.append(r)
-    exprs["setl_date"], r = date_value(df, "setl_date")
-    reasons.append(r)
-    exprs["kind"], r = code_value(df, "med_type", MED_KIND)
-    reasons.append(r)
-    exprs["hosp_lv"], r = code_value(df, "hosp_lv", HOSP_LEVEL)
-    reasons.append(r)
-    for name in ("in_province", "referral"):
-        exprs[name], r = code_value(df, name, FLAG)
-        reasons.append(r)
-    for name in AMOUNTS:
-        exprs[name], r = amount_fen(df, name)
-        reasons.append(r)
-    inscp = pl.col("medfee_sumamt") - pl.col("fulamt_ownpay_amt") - pl.col("overlmt_selfpay") - pl.col("preselfpay_amt")
-    parsed = df.select(
-        "row",
-        *(e.alias(n) for n, e in exprs.items()),
-        pl.col("med_type").cast(pl.String).str.strip_chars().str.replace(r"\.0$", "").alias("med_type"),
-        join_reasons(reasons).alias("_r0"),
-    ).with_columns(inscp.alias("inscp_scp_amt"))
-    scope = pl.when(pl.col("_r0").is_null() & (pl.col("inscp_scp_amt") < 0)).then(
-        pl.format(
-            "inscp_scp_amt: policy-scope amount is negative (medfee_sumamt {} − fulamt_ownpay_amt {} − overlmt_selfpay {} − preselfpay_amt {} fen)",
-            "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
-        )
+    checks = {
+        "setl_id": text_value("setl_id"),
+        "psn_no": text_value("psn_no"),
+        "setl_date": date_value(df, "setl_date"),
+        "kind": code_value(df, "med_type", MED_KIND),
+        "hosp_lv": code_value(df, "hosp_lv", HOSP_LEVEL),
+        "in_province": code_value(df, "in_province", FLAG),
+        "referral": code_value(df, "referral", FLAG),
+        **{name: amount_fen(df, name) for name in AMOUNTS},
+        "med_type": Check(pl.col("med_type").cast(pl.String).str.strip_chars().str.replace(r"\.0$", ""), pl.lit(False), pl.lit(None)),
+    }
+    good, rejects = _check_rows(df, checks, "setl_id", file)
+    good = good.with_columns(
+        (pl.col("medfee_sumamt") - pl.col("fulamt_ownpay_amt") - pl.col("overlmt_selfpay") - pl.col("preselfpay_amt")).alias("inscp_scp_amt")
     )
-    parsed = parsed.with_columns(pl.coalesce("_r0", scope).alias("_r1"))
-    # Duplicates are judged among rows that are otherwise good, so the first good copy settles.
-    first_ok = parsed.filter(pl.col("_r1").is_null()).group_by("setl_id").agg(pl.col("row").min().alias("_first"))
-    dup = pl.when(pl.col("_r1").is_null() & (pl.col("row") != pl.col("_first"))).then(
-        pl.format("setl_id: duplicate of row {}", "_first")
-    )
-    parsed = parsed.join(first_ok, on="setl_id", how="left", maintain_order="left").with_columns(pl.coalesce("_r1", dup).alias("_reason"))
-    good, rejects = _split(parsed.drop("_r0", "_r1", "_first"), pl.col("_reason"), "setl_id", file)
-    return Validated(good, rejects)
+    # Policy scope below zero: the self-pay parts add up to more than the total.
+    negative = good.filter(pl.col("inscp_scp_amt") < 0)
+    scope = _rejects(negative, "setl_id", file, pl.format(
+        "inscp_scp_amt: policy-scope amount is negative (medfee_sumamt {} − fulamt_ownpay_amt {} − overlmt_selfpay {} − preselfpay_amt {} fen)",
+        "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
+    ))
+    good = good.filter(pl.col("inscp_scp_amt") >= 0)
+    # A setl_id seen again: the first good row settles, the others are rejected naming it.
+    first = pl.col("setl_id").is_first_distinct()
+    dups = good.filter(~first)
+    if dups.height:
+        firsts = good.filter(first).select("setl_id", pl.col("row").alias("_first"))
+        dups = dups.join(firsts, on="setl_id", how="left")
+        good = good.filter(first)
+    dup_rejects = _rejects(dups, "setl_id", file, pl.format("setl_id: duplicate of row {}", "_first")) if dups.height else None
+    all_rejects = pl.concat([r for r in (rejects, scope, dup_rejects) if r is not None]).sort("row")
+    return Validated(good, all_rejects)
 
 
 def validate_identities(raw: pl.DataFrame, file: str = "identities", row0: int = 2) -> Validated:
     """Identity rows: person, a known identity name, begin date, optional end date ≥ begin."""
     _require(raw, IDENTITY_COLUMNS, file)
     df = raw.select(IDENTITY_COLUMNS).with_row_index("row", offset=row0)
-    psn, r_psn = text_value("psn_no")
     ident = pl.col("psn_idet_type").cast(pl.String).str.strip_chars()
     bits = {name: GROUP_BIT[group] for name, (group, _dept) in IDENTITIES.items()}
     bit = ident.replace_strict(bits, default=None, return_dtype=pl.Int64)
-    r_ident = (
-        pl.when(ident.is_null() | (ident == ""))
-        .then(pl.lit("psn_idet_type: missing"))
-        .when(bit.is_null())
-        .then(pl.format("psn_idet_type: unknown identity '{}'", ident))
-    )
-    beg, r_beg = date_value(df, "begndate")
-    end, r_end = date_value(df, "enddate", required=False)
-    parsed = df.select(
-        "row", psn.alias("psn_no"), ident.alias("psn_idet_type"), bit.alias("group_bit"),
-        beg.alias("begndate"), end.alias("enddate"), join_reasons([r_psn, r_ident, r_beg, r_end]).alias("_r0"),
-    )
-    order = pl.when(pl.col("_r0").is_null() & pl.col("enddate").is_not_null() & (pl.col("enddate") < pl.col("begndate"))).then(
-        pl.format("enddate: {} is before begndate {}", "enddate", "begndate")
-    )
-    reason = pl.coalesce(pl.col("_r0"), order)
-    good, rejects = _split(parsed, reason, "psn_no", file)
-    return Validated(good.drop("_r0"), rejects)
+    blank = ident.is_null() | (ident == "")
+    checks = {
+        "psn_no": text_value("psn_no"),
+        "psn_idet_type": Check(ident, blank, pl.lit("psn_idet_type: missing")),
+        "group_bit": Check(bit, ~blank & bit.is_null(), pl.format("psn_idet_type: unknown identity '{}'", ident)),
+        "begndate": date_value(df, "begndate"),
+        "enddate": date_value(df, "enddate", required=False),
+    }
+    good, rejects = _check_rows(df, checks, "psn_no", file)
+    backwards = pl.col("enddate").is_not_null() & (pl.col("enddate") < pl.col("begndate"))
+    order = _rejects(good.filter(backwards), "psn_no", file, pl.format("enddate: {} is before begndate {}", "enddate", "begndate"))
+    return Validated(good.filter(~backwards), pl.concat([rejects, order]).sort("row"))
 
 
 def read_claims(path: str | Path) -> Validated:

@@ -73,9 +73,12 @@ def make(n_claims: int, n_people: int, year: int = 2022, share_with_identity: fl
 
 
 def write(out: Path, n_claims: int, n_people: int, year: int = 2022) -> tuple[Path, Path]:
+    """Write the data once; a later run with the same sizes reuses the files."""
     out.mkdir(parents=True, exist_ok=True)
-    claims, identities = make(n_claims, n_people, year)
     cp, ip = out / f"claims_{n_claims}.parquet", out / f"identities_{n_people}.parquet"
+    if cp.exists() and ip.exists():
+        return cp, ip
+    claims, identities = make(n_claims, n_people, year)
     claims.write_parquet(cp)
     identities.write_parquet(ip)
     return cp, ip

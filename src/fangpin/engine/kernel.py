@@ -77,6 +77,8 @@ def increment(prev, cum, paid, s, s_ded, s_nb, s_hi, s_ratio, s_cap):
 @nb.njit(cache=True)
 def resolve(mask, v, which, ord_bits, ord_sched, ord_len):
     """The first entry of list `which` whose group is in `mask` (its schedule), or -1."""
+    if mask == 0:
+        return -1
     for k in range(ord_len[v, which]):
         if mask & ord_bits[v, which, k]:
             return ord_sched[v, which, k]
@@ -91,14 +93,14 @@ def settle_range(
 ):
     """Settle claims lo_i..hi_i-1 (whole person-years), updating `acc` rows in place.
 
-    out columns: 0 hifp, 1 hifmi, 2 maf, 3 oth, 4 hosp_part, 5 group-used schedule (-1 none).
+    out columns: see OUT_COLUMNS; the group used is an index into DEFAULT_ORDER (-1 none).
     """
     for i in range(lo_i, hi_i):
         a = seg_of[i]
         v = version[i]
         m = mask[i]
         x = inscp[i]
-        out[i, 5] = resolve(m, v, ORD_GROUP_USED, ord_bits, ord_sched, ord_len)
+        out[i, 7] = resolve(m, v, ORD_GROUP_USED, ord_bits, ord_sched, ord_len)
         if kind[i] == OUTPATIENT:
             hifp = mul_ratio(x, basic[v, B_R11])
             room = basic[v, B_CAP11] - acc[a, ACC_PAID11]
@@ -109,6 +111,8 @@ def settle_range(
             out[i, 2] = 0
             out[i, 3] = 0
             out[i, 4] = 0
+            out[i, 5] = hifp
+            out[i, 6] = medfee[i] - hifp
             continue
         # Tier 1: basic insurance; inpatient deductible per admission, one annual cap with 14.
         if kind[i] == INPATIENT:
@@ -155,6 +159,8 @@ def settle_range(
         out[i, 2] = maf
         out[i, 3] = oth
         out[i, 4] = hosp
+        out[i, 5] = hifp + hifmi + maf + oth
+        out[i, 6] = medfee[i] - out[i, 5] - hosp
 
 
 @nb.njit(cache=True, parallel=True)
@@ -172,5 +178,26 @@ def settle_parallel(
         )
 
 
+OUT_COLUMNS = (
+    "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "hosp_part_amt", "fund_pay_sumamt", "psn_part_amt", "group",
+)
+
+
 def empty_out(n: int) -> np.ndarray:
-    return np.zeros((n, 6), dtype=np.int64)
+    return np.empty((n, len(OUT_COLUMNS)), dtype=np.int64)
+
+
+@nb.njit(cache=True, parallel=True)
+def gather(src, perm, dst):
+    """dst[i] = src[perm[i]] on all cores (numpy's fancy indexing uses one)."""
+    for i in nb.prange(len(perm)):
+        dst[i] = src[perm[i]]
+
+
+@nb.njit(cache=True, parallel=True)
+def scatter_columns(out, perm, cols):
+    """cols[c, perm[i]] = out[i, c]: results back to input order, one contiguous array a column."""
+    for i in nb.prange(len(perm)):
+        j = perm[i]
+        for c in range(out.shape[1]):
+            cols[c, j] = out[i, c]

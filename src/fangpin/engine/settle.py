@@ -18,11 +18,12 @@ import numpy as np
 import polars as pl
 
 from fangpin.engine import kernel as k
+from fangpin.engine.order import SEED_A, settlement_order
 from fangpin.engine.params import EPOCH, Compiled, compile_pack
 from fangpin.policy.groups import DEFAULT_ORDER
 from fangpin.policy.registry import Pack
 
-RESULT_COLUMNS = ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay", "hosp_part_amt")
+RESULT_COLUMNS = k.OUT_COLUMNS
 GROUP_ENUM = pl.Enum(list(DEFAULT_ORDER))
 
 
@@ -69,12 +70,20 @@ def group_masks(claims: pl.DataFrame, identities: pl.DataFrame) -> np.ndarray:
     masks = np.zeros(n, dtype=np.int64)
     if identities.height == 0 or n == 0:
         return masks
-    ids = identities.select("psn_no", "group_bit", "begndate", "enddate")
+    # Joined on the person number's hash (cheap); the text is compared on the matches only.
+    ids = identities.select(
+        pl.col("psn_no").hash(seed=SEED_A).alias("h"), pl.col("psn_no").alias("p_id"),
+        "group_bit", "begndate", "enddate",
+    )
     hits = (
-        claims.select(pl.int_range(n, dtype=pl.UInt32).alias("_i"), "psn_no", "setl_date")
-        .join(ids, on="psn_no", how="inner")
+        claims.select(
+            pl.int_range(n, dtype=pl.UInt32).alias("_i"), pl.col("psn_no").hash(seed=SEED_A).alias("h"),
+            "psn_no", "setl_date",
+        )
+        .join(ids, on="h", how="inner")
         .filter(
-            (pl.col("begndate") <= pl.col("setl_date"))
+            (pl.col("psn_no") == pl.col("p_id"))
+            & (pl.col("begndate") <= pl.col("setl_date"))
             & (pl.col("enddate").is_null() | (pl.col("setl_date") <= pl.col("enddate")))
         )
         .group_by("_i")
@@ -91,6 +100,13 @@ def _chunks(seg_starts: np.ndarray, n: int) -> np.ndarray:
     idx = np.searchsorted(seg_starts, targets)
     bounded = np.append(seg_starts, n)  # a target past the last person-year start cuts at n
     return np.unique(np.concatenate([[0], bounded[idx], [n]])).astype(np.int64)
+
+
+def _sorted(values: np.ndarray, perm: np.ndarray, dtype) -> np.ndarray:
+    src = np.ascontiguousarray(values, dtype=dtype)
+    dst = np.empty(len(perm), dtype=dtype)
+    k.gather(src, perm, dst)
+    return dst
 
 
 def settle_batch(
@@ -111,53 +127,36 @@ def settle_batch(
     masks = group_masks(claims, identities)
     clock.lap("groups")
     days = claims["setl_date"].cast(pl.Int32).to_numpy()
-    order_df = pl.DataFrame(
-        {
-            "psn_no": claims["psn_no"],
-            "d": days,
-            "setl_id": claims["setl_id"],
-            "i": np.arange(n, dtype=np.int64),
-        }
-    ).sort(["psn_no", "d", "setl_id"], multithreaded=True)
-    perm = order_df["i"].to_numpy()
-    psn_sorted = order_df["psn_no"]
-    d_sorted = days[perm]
-    year_sorted = (d_sorted.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970).astype(np.int64)
-    new_seg = np.ones(n, dtype=bool)
-    if n > 1:
-        new_seg[1:] = (psn_sorted.ne_missing(psn_sorted.shift(1)).to_numpy()[1:]) | (year_sorted[1:] != year_sorted[:-1])
-    seg_starts = np.flatnonzero(new_seg)
-    seg_of = np.cumsum(new_seg) - 1
-    acc = np.zeros((len(seg_starts), k.N_ACC), dtype=np.int64)
+    order = settlement_order(claims["psn_no"], days, claims["setl_id"])
+    perm = order.perm
+    acc = np.zeros((len(order.seg_starts), k.N_ACC), dtype=np.int64)
+    seg_psn = claims["psn_no"].gather(perm[order.seg_starts])
+    seg_year = order.years[order.seg_starts]
     if initial:
-        seg_psn = psn_sorted.gather(seg_starts).to_list()
-        seg_year = year_sorted[seg_starts]
-        for s, (p, y) in enumerate(zip(seg_psn, seg_year, strict=True)):
-            if (p, int(y)) in initial:
-                acc[s] = initial[(p, int(y))].as_array()
-
-    def col(name: str, dtype) -> np.ndarray:
-        return np.ascontiguousarray(claims[name].to_numpy()[perm].astype(dtype))
-
+        for s, (p, y) in enumerate(zip(seg_psn.to_list(), seg_year.tolist(), strict=True)):
+            if (p, y) in initial:
+                acc[s] = initial[(p, y)].as_array()
     args = (
-        _chunks(seg_starts, n), seg_of, comp.version_of(d_sorted), col("kind", np.int8),
-        col("hosp_lv", np.int8), col("in_province", np.int8), col("referral", np.int8),
-        col("inscp_scp_amt", np.int64), col("medfee_sumamt", np.int64),
-        col("fulamt_ownpay_amt", np.int64), masks[perm], *comp.kernel_tables(), acc,
+        _chunks(order.seg_starts, n), order.seg_of, comp.version_of(order.days),
+        _sorted(claims["kind"].to_numpy(), perm, np.int8), _sorted(claims["hosp_lv"].to_numpy(), perm, np.int8),
+        _sorted(claims["in_province"].to_numpy(), perm, np.int8), _sorted(claims["referral"].to_numpy(), perm, np.int8),
+        _sorted(claims["inscp_scp_amt"].to_numpy(), perm, np.int64),
+        _sorted(claims["medfee_sumamt"].to_numpy(), perm, np.int64),
+        _sorted(claims["fulamt_ownpay_amt"].to_numpy(), perm, np.int64), _sorted(masks, perm, np.int64),
+        *comp.kernel_tables(), acc,
     )
     out = k.empty_out(n)
     clock.lap("order")
     k.settle_parallel(*args, out)
     clock.lap("kernel")
-    res = np.empty_like(out)
-    res[perm] = out
-    frame = _result_frame(claims, res)
+    cols = np.empty((out.shape[1], n), dtype=np.int64)
+    k.scatter_columns(out, perm, cols)
+    frame = _result_frame(claims, cols)
     clock.lap("assemble")
     return BatchResult(
         claims=frame,
         accumulators=pl.DataFrame(
-            {"psn_no": psn_sorted.gather(seg_starts), "year": year_sorted[seg_starts]}
-            | {name: acc[:, i] for i, name in enumerate(k.ACC_NAMES)}
+            {"psn_no": seg_psn, "year": seg_year} | {name: acc[:, i] for i, name in enumerate(k.ACC_NAMES)}
         ),
     )
 
@@ -173,21 +172,16 @@ class _Clock:
             self.t = now
 
 
-def _result_frame(claims: pl.DataFrame, res: np.ndarray) -> pl.DataFrame:
-    fund = res[:, 0] + res[:, 1] + res[:, 2] + res[:, 3]
-    medfee = claims["medfee_sumamt"].to_numpy()
-    group_idx = pl.Series("group", res[:, 5])
-    group = (
-        pl.select(pl.when(group_idx >= 0).then(group_idx).otherwise(None).alias("g"))
-        .to_series()
-        .cast(pl.UInt32)
-    )
-    names = pl.Series(list(DEFAULT_ORDER), dtype=GROUP_ENUM)
+_GROUP_NAMES = pl.Series(list(DEFAULT_ORDER), dtype=GROUP_ENUM)
+
+
+def _result_frame(claims: pl.DataFrame, cols: np.ndarray) -> pl.DataFrame:
+    """The claims with their results; `cols` holds one input-order array per OUT_COLUMNS."""
+    group = pl.Series(cols[-1])
+    group = pl.select(pl.when(group >= 0).then(group)).to_series().cast(pl.UInt32)
     return claims.with_columns(
-        *(pl.Series(name, res[:, j]) for j, name in enumerate(RESULT_COLUMNS)),
-        pl.Series("fund_pay_sumamt", fund),
-        pl.Series("psn_part_amt", medfee - fund - res[:, 4]),
-        names.gather(group).alias("group") if len(group) else pl.Series("group", [], dtype=GROUP_ENUM),
+        *(pl.Series(name, cols[j]) for j, name in enumerate(k.OUT_COLUMNS[:-1])),
+        _GROUP_NAMES.gather(group).alias("group") if len(group) else pl.Series("group", [], dtype=GROUP_ENUM),
     )
 
 

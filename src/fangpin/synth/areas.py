@@ -51,7 +51,9 @@ COUNTIES: dict[str, CountySpec] = {
             Township("张家塬乡", 0.05, 8),
             Township("兴隆乡", 0.07, 12),
         ),
-        poor_townships=frozenset({"预旺镇", "田老庄乡", "马高庄乡", "张家塬乡", "兴隆乡", "王团镇"}),
+        poor_townships=frozenset(
+            {"预旺镇", "田老庄乡", "马高庄乡", "张家塬乡", "兴隆乡", "王团镇"}
+        ),
     ),
     # 盐池县, 吴忠市, 宁夏: 4 镇 and 4 乡; handy for a second county in tests.
     "盐池县": CountySpec(
@@ -78,7 +80,9 @@ def county_spec(county: str) -> CountySpec:
         return COUNTIES[county]
     except KeyError:
         known = "、".join(COUNTIES)
-        raise ValueError(f"no synthetic area data for {county!r}; known counties: {known}") from None
+        raise ValueError(
+            f"no synthetic area data for {county!r}; known counties: {known}"
+        ) from None
 
 
 def build_areas(rng: np.random.Generator, spec: CountySpec) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -102,8 +106,14 @@ def build_areas(rng: np.random.Generator, spec: CountySpec) -> tuple[pl.DataFram
             tcode = f"{spec.code}{100 + towns:03d}"
             towns += 1
         rows.append((tcode, t.name, "township", spec.code, 1))
-        names = [(f"{tcode}{i + 1:03d}", n) for i, n in enumerate(community_names(rng, t.communities, taken))]
-        names += [(f"{tcode}{200 + i + 1:03d}", n) for i, n in enumerate(village_names(rng, t.villages, taken))]
+        names = [
+            (f"{tcode}{i + 1:03d}", n)
+            for i, n in enumerate(community_names(rng, t.communities, taken))
+        ]
+        names += [
+            (f"{tcode}{200 + i + 1:03d}", n)
+            for i, n in enumerate(village_names(rng, t.villages, taken))
+        ]
         # Villages differ in size; communities in the county seat are bigger.
         sizes = rng.gamma(4.0, 1.0, size=len(names))
         sizes[: t.communities] *= 2.0

@@ -52,7 +52,9 @@ def _dates(rng: np.random.Generator, start: np.ndarray, stop: np.ndarray) -> np.
 def _routine(rng: np.random.Generator, who: dict) -> dict:
     """Ordinary outpatient, chronic and inpatient claims of everyone covered."""
     age, special, chronic, expo = who["age"], who["special"], who["chronic"], who["exposure"]
-    lam11 = by_age(age, [7, 18, 45, 60, 75], [2.5, 1.2, 1.2, 2.5, 4.0, 5.0]) * np.where(special, 1.3, 1.0)
+    lam11 = by_age(age, [7, 18, 45, 60, 75], [2.5, 1.2, 1.2, 2.5, 4.0, 5.0]) * np.where(
+        special, 1.3, 1.0
+    )
     lam14 = np.where(chronic, 9.0, 0.0)
     lam21 = by_age(age, [5, 18, 45, 60, 75], [0.12, 0.04, 0.06, 0.12, 0.25, 0.40])
     lam21 = lam21 * np.where(special, 1.6, 1.0) * np.where(chronic, 2.0, 1.0)
@@ -63,7 +65,9 @@ def _routine(rng: np.random.Generator, who: dict) -> dict:
         m = len(idx)
         lv = rng.choice(4, size=m, p=_LEVEL_P[med_type]) + 1
         # Province-level care is sometimes outside Ningxia (Xi'an, Beijing).
-        p_out = np.select([lv == 4, lv == 3], [0.35, 0.05], 0.0) if med_type != GENERAL else np.zeros(m)
+        p_out = (
+            np.select([lv == 4, lv == 3], [0.35, 0.05], 0.0) if med_type != GENERAL else np.zeros(m)
+        )
         out = rng.random(m) < p_out
         median = np.asarray(_MEDIAN[med_type], dtype=float)[lv - 1] * np.where(out, 1.3, 1.0)
         amount = np.minimum(rng.lognormal(np.log(median), _SIGMA[med_type]), 300_000)
@@ -98,7 +102,9 @@ def _catastrophic(rng: np.random.Generator, who: dict) -> dict:
         if len(pid) == 0:
             continue
         total = np.exp(rng.uniform(np.log(lo), np.log(hi), size=len(pid))) * expo[pid]
-        episodes = np.maximum(np.rint(rng.integers(emin, emax + 1, size=len(pid)) * expo[pid]), 1).astype(np.int64)
+        episodes = np.maximum(
+            np.rint(rng.integers(emin, emax + 1, size=len(pid)) * expo[pid]), 1
+        ).astype(np.int64)
         idx = np.repeat(pid, episodes)
         m = len(idx)
         # Split each patient's total over the episodes (Dirichlet weights via gammas).
@@ -107,7 +113,9 @@ def _catastrophic(rng: np.random.Generator, who: dict) -> dict:
         g_sum = np.add.reduceat(g, first)
         amount = total[np.repeat(np.arange(len(pid)), episodes)] * g / np.repeat(g_sum, episodes)
         if med_type == CHRONIC:  # dialysis at a county or city hospital
-            lv = np.where(rng.random(len(pid)) < 0.6, 2, 3)[np.repeat(np.arange(len(pid)), episodes)]
+            lv = np.where(rng.random(len(pid)) < 0.6, 2, 3)[
+                np.repeat(np.arange(len(pid)), episodes)
+            ]
         else:
             lv = np.where(rng.random(m) < p4, 4, 3)
         out = (rng.random(len(pid)) < p_out)[np.repeat(np.arange(len(pid)), episodes)] & (lv == 4)
@@ -146,7 +154,11 @@ def _split(rng: np.random.Generator, c: dict) -> dict:
 
 
 def build_claims(
-    rng: np.random.Generator, p: pl.DataFrame, coverage: pl.DataFrame, special: np.ndarray, year: int
+    rng: np.random.Generator,
+    p: pl.DataFrame,
+    coverage: pl.DataFrame,
+    special: np.ndarray,
+    year: int,
 ) -> pl.DataFrame:
     """The year's claims: public columns of RULES.md §3 plus ``person`` and the fen amounts."""
     cidx = coverage["person"].to_numpy()

@@ -83,14 +83,15 @@ def generate(
             "areas.csv": areas,
             "persons.csv": p.select(PUBLIC_COLUMNS),
             "identities.csv": idt.join(
-                p.select(pl.int_range(0, p.height, dtype=pl.Int64).alias("person"), "psn_no"), on="person"
+                p.select(pl.int_range(0, p.height, dtype=pl.Int64).alias("person"), "psn_no"),
+                on="person",
             ).select("psn_no", "psn_idet_type", "begndate", "enddate"),
             "enrollment.csv": enrollment.drop("person"),
             "births.csv": build_births(p),
             "claims.csv": claims_for_csv(claims),
         }
         for name, df in tables.items():
-            df.write_csv(out_dir / name)
+            _write_csv(df, out_dir / name)
         results = [r for job in main_jobs for r in run_job(job)]
     except BaseException:
         worker.abort(helper)
@@ -102,7 +103,7 @@ def generate(
         schema={"file": pl.Utf8, "row": pl.Int64, "kind": pl.Utf8},
         orient="row",
     )
-    dirty.write_csv(out_dir / "dept" / "_dirty.csv")
+    _write_csv(dirty, out_dir / "dept" / "_dirty.csv")
 
     counts = {
         "people": p.height,
@@ -147,7 +148,14 @@ def generate(
     )
     files = {f["path"]: out_dir / f["path"] for f in manifest["files"]}
     files["manifest.json"] = out_dir / "manifest.json"
-    return {"out_dir": out_dir, "county": county, "year": year, "seed": seed, "counts": counts, "files": files}
+    return {
+        "out_dir": out_dir,
+        "county": county,
+        "year": year,
+        "seed": seed,
+        "counts": counts,
+        "files": files,
+    }
 
 
 def _plan(
@@ -180,12 +188,22 @@ def _plan(
 
     def jobs(chosen: list[tuple[str, int]]) -> list[DeptJob]:
         return [
-            DeptJob(dept_dir, d, frames[d], sorted(m for dd, m in chosen if dd == d), seed, year, county)
+            DeptJob(
+                dept_dir, d, frames[d], sorted(m for dd, m in chosen if dd == d), seed, year, county
+            )
             for d in DEPARTMENTS
             if any(dd == d for dd, _ in chosen)
         ]
 
     return jobs(mine), jobs(theirs)
+
+
+def _write_csv(df: pl.DataFrame, path: Path) -> None:
+    """UTF-8 CSV; an empty text value is written as an empty field (never as "")."""
+    text = [c for c, t in df.schema.items() if t == pl.Utf8]
+    df.with_columns(
+        pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in text
+    ).write_csv(path)
 
 
 def _cpus() -> int:

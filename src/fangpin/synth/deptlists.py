@@ -54,7 +54,14 @@ UNKNOWN_SPELLINGS: dict[str, tuple[str, ...]] = {
     "重点优抚对象": ("优抚对象",),
     "计划生育特殊困难家庭成员": ("计生特扶",),
 }
-_YOUFU_TYPES = ("伤残军人", "烈士遗属", "因公牺牲军人遗属", "在乡复员军人", "带病回乡退伍军人", "参战退役人员")
+_YOUFU_TYPES = (
+    "伤残军人",
+    "烈士遗属",
+    "因公牺牲军人遗属",
+    "在乡复员军人",
+    "带病回乡退伍军人",
+    "参战退役人员",
+)
 
 
 @dataclass(frozen=True)
@@ -131,7 +138,11 @@ def dept_frames(
         pl.Series(np.where(grade == 1, "一级", "二级")).alias("grade"),
         pl.Series(yf).alias("yf_type"),
     ).join(
-        villages.select("village_code", pl.col("village_name").alias("village"), pl.col("township_name").alias("township")),
+        villages.select(
+            "village_code",
+            pl.col("village_name").alias("village"),
+            pl.col("township_name").alias("township"),
+        ),
         on="village_code",
         how="left",
     )
@@ -141,9 +152,9 @@ def dept_frames(
     out = {}
     for dept in DEPARTMENTS:
         d = spells.filter(pl.col("dept") == dept).join(people, on="person", how="left")
-        out[dept] = d.rename({"psn_idet_type": "identity", "begndate": "begin", "enddate": "end"}).sort(
-            ["village_code", "household_no", "pos", "identity"]
-        )
+        out[dept] = d.rename(
+            {"psn_idet_type": "identity", "begndate": "begin", "enddate": "end"}
+        ).sort(["village_code", "household_no", "pos", "identity"])
     return out
 
 
@@ -274,6 +285,11 @@ def run_job(job: DeptJob) -> list[dict]:
         )
         dirty = ([(1, "title_row")] if title else []) + records
         results.append(
-            {"file": name, "data_rows": len(clean), "sheet_rows": len(head) + len(body), "dirty": dirty}
+            {
+                "file": name,
+                "data_rows": len(clean),
+                "sheet_rows": len(head) + len(body),
+                "dirty": dirty,
+            }
         )
     return results

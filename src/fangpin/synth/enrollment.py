@@ -21,7 +21,9 @@ def year_facts(p: pl.DataFrame, idt: pl.DataFrame, year: int) -> tuple[np.ndarra
     """Per person: holds an identity during the year; first day of one if it began this year."""
     jan1 = np.datetime64(f"{year}-01-01", "D")
     n = p.height
-    in_year = idt.filter(pl.col("enddate").is_null() | (pl.col("enddate") >= pl.lit(jan1).cast(pl.Date)))
+    in_year = idt.filter(
+        pl.col("enddate").is_null() | (pl.col("enddate") >= pl.lit(jan1).cast(pl.Date))
+    )
     person = in_year["person"].to_numpy()
     begin = in_year["begndate"].to_numpy().astype("datetime64[D]")
     special = np.zeros(n, dtype=bool)
@@ -57,15 +59,21 @@ def build_enrollment(
     u = rng.random(n)
     p_prison = np.where(male & working, np.where(special, 0.003, 0.002), 0.0)
     p_away = np.where(working, np.where(special, 0.005, 0.03), np.where(special, 0.001, 0.004))
-    p_staff = np.where((age >= 20) & (age <= 59), np.where(special, 0.004, 0.06), np.where(age >= 60, 0.01, 0.0))
+    p_staff = np.where(
+        (age >= 20) & (age <= 59), np.where(special, 0.004, 0.06), np.where(age >= 60, 0.01, 0.0)
+    )
     p_staff = np.where(special & (age >= 60), 0.0, p_staff)
     p_none = np.where(special, 0.0025, 0.04)
     edges = np.cumsum(np.stack([p_prison, p_away, p_staff, p_none]), axis=0)
-    kind = np.select([u < edges[0], u < edges[1], u < edges[2], u < edges[3]], [1, 2, 3, 4], default=0)
+    kind = np.select(
+        [u < edges[0], u < edges[1], u < edges[2], u < edges[3]], [1, 2, 3, 4], default=0
+    )
     # 0 resident, 1 prison, 2 insured in another province, 3 employee, 4 not enrolled
 
     # Payment dates: the collection period (Sep–Dec of last year, a few in Jan–Feb).
-    autumn = np.datetime64(f"{year - 1}-09-01", "D") + (rng.beta(2.5, 1.2, n) * 121).astype(np.int64)
+    autumn = np.datetime64(f"{year - 1}-09-01", "D") + (rng.beta(2.5, 1.2, n) * 121).astype(
+        np.int64
+    )
     late = jan1 + rng.integers(0, 59, n)
     paid = np.where(rng.random(n) < 0.05, late, autumn)
     # People tagged during the year who had not enrolled do so within weeks of tagging.
@@ -100,13 +108,19 @@ def build_enrollment(
         }
     ).with_columns(
         # A prisoner's contribution was not collected this year.
-        pl.when(pl.col("stop_reason") == "服刑").then(pl.lit("")).otherwise(pl.col("paid_date")).alias("paid_date")
+        pl.when(pl.col("stop_reason") == "服刑")
+        .then(pl.lit(""))
+        .otherwise(pl.col("paid_date"))
+        .alias("paid_date")
     )
     # A few residents paid twice (重复缴费): a second row with another date.
     dup = enr.filter((pl.col("insutype") == "居民") & (pl.col("stop_reason") == ""))
     dup = dup.filter(pl.Series(rng.random(dup.height) < 0.001))
     dup = dup.with_columns(
-        pl.Series("paid_date", (np.datetime64(f"{year}-01-02", "D") + rng.integers(0, 60, dup.height)).astype(str))
+        pl.Series(
+            "paid_date",
+            (np.datetime64(f"{year}-01-02", "D") + rng.integers(0, 60, dup.height)).astype(str),
+        )
     )
     enr = pl.concat([enr, dup]).sort(["person", "paid_date"])
 

@@ -47,24 +47,32 @@ class History:
     p_new: float  # share of spells that begin during the year
     p_end: float  # share that end during the year
     p_gone: float = 0.0  # share that already ended during the previous year
+    until: int | None = None  # latest begin year of earlier spells (default: the year before)
 
 
-def _spans(rng: np.random.Generator, n: int, h: History, year: int) -> tuple[np.ndarray, np.ndarray]:
+def _spans(
+    rng: np.random.Generator, n: int, h: History, year: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Begin and end dates (datetime64[D], end NaT when open) of n spells."""
     jan1 = np.datetime64(f"{year}-01-01", "D")
     hist0 = np.datetime64(f"{h.since}-01-01", "D")
+    hist1 = np.datetime64(f"{min(h.until + 1, year) if h.until else year}-01-01", "D")
     u = rng.random(n)
     new = u < h.p_new
     gone = (u >= h.p_new) & (u < h.p_new + h.p_gone)
-    hist_days = max(int((jan1 - hist0).astype(np.int64)), 1)
+    hist_days = max(int((hist1 - hist0).astype(np.int64)), 1)
     # Spells that ended last year must have begun before that.
-    begin = hist0 + (rng.random(n) * np.where(gone, max(hist_days - 365, 1), hist_days)).astype(np.int64)
+    begin = hist0 + (rng.random(n) * np.where(gone, max(hist_days - 365, 1), hist_days)).astype(
+        np.int64
+    )
     begin = np.where(new, jan1 + rng.integers(0, 335, size=n), begin)
     end = np.full(n, NAT)
     ends = ~gone & ~new & (rng.random(n) < h.p_end) | new & (rng.random(n) < h.p_end / 3)
     start = np.maximum(begin + 30, jan1)
     left = (jan1 + 365 - start).astype(np.int64)
-    end = np.where(ends & (left > 0), start + (rng.random(n) * np.maximum(left, 1)).astype(np.int64), end)
+    end = np.where(
+        ends & (left > 0), start + (rng.random(n) * np.maximum(left, 1)).astype(np.int64), end
+    )
     gone_end = np.maximum(begin + 30, jan1 - 365) + rng.integers(0, 300, size=n)
     end = np.where(gone, np.minimum(gone_end, jan1 - 1), end)
     return begin.astype("datetime64[D]"), end.astype("datetime64[D]")
@@ -116,7 +124,8 @@ def build_identities(rng: np.random.Generator, p: pl.DataFrame, year: int) -> pl
     nh = b.n_hh
 
     tuopin = z < _q(z, 0.27)  # households lifted out of poverty (脱贫户)
-    b.households(tuopin, "稳定脱贫人口", History(2016, 0.0, 0.002))
+    # Poverty exits were recorded 2016–2020; the tag has stayed since.
+    b.households(tuopin, "稳定脱贫人口", History(2016, 0.0, 0.002, until=2020))
     unstable = tuopin & (r(nh) < 0.055)
     b.households(unstable, "脱贫不稳定户", History(2021, 0.2, 0.15, 0.1))
     edge = ~tuopin & (z < _q(z, 0.40)) & (r(nh) < 0.10)
@@ -130,7 +139,11 @@ def build_identities(rng: np.random.Generator, p: pl.DataFrame, year: int) -> pl
     dibao_edge = ~dibao & (z < _q(z, 0.45)) & (r(nh) < 0.05)
     b.households(dibao_edge, "低保边缘家庭成员", History(2021, 0.1, 0.08))
     # 计生特殊: couples past 49 living alone after losing or caring for an only child.
-    b.households((size <= 2) & (head_age >= 50) & (r(nh) < 0.02), "计划生育特殊困难家庭成员", History(2008, 0.03, 0.0))
+    b.households(
+        (size <= 2) & (head_age >= 50) & (r(nh) < 0.02),
+        "计划生育特殊困难家庭成员",
+        History(2008, 0.03, 0.0),
+    )
 
     # Person-level identities.
     n = len(age)
@@ -149,7 +162,9 @@ def build_identities(rng: np.random.Generator, p: pl.DataFrame, year: int) -> pl
     _children(b, p, orphan, "孤儿", 2010)
     _children(b, p, grandkid & ~orphan & (r(n) < 0.03), "事实无人抚养儿童", 2020)
     poor_person = dibao[hh_of] | tekun
-    b.persons(catastrophic & ~poor_person & (r(n) < 0.35), "因病致贫重病患者", History(2022, 0.6, 0.05))
+    b.persons(
+        catastrophic & ~poor_person & (r(n) < 0.35), "因病致贫重病患者", History(2022, 0.6, 0.05)
+    )
     b.persons(p["disabled"].to_numpy() & (r(n) < 0.9), "1-2级残疾人", History(2008, 0.05, 0.0))
     b.persons(p["mental"].to_numpy() & (r(n) < 0.9), "严重精神障碍患者", History(2012, 0.06, 0.0))
     b.persons(p["veteran"].to_numpy(), "重点优抚对象", History(2005, 0.02, 0.0))
@@ -169,7 +184,9 @@ def _old_age(b: _Builder, p: pl.DataFrame, mask: np.ndarray) -> None:
         birth - birth.astype("datetime64[Y]").astype("datetime64[D]")
     )
     sel = np.flatnonzero(mask & (eighty <= year_end - 20))
-    begin = np.maximum(eighty[sel], np.datetime64("2016-01-01", "D")) + b.rng.integers(5, 60, len(sel))
+    begin = np.maximum(eighty[sel], np.datetime64("2016-01-01", "D")) + b.rng.integers(
+        5, 60, len(sel)
+    )
     keep = begin <= year_end
     b.spells(sel[keep], "高龄低收入老年人", begin[keep], np.full(keep.sum(), NAT))
 
@@ -189,7 +206,14 @@ def _children(b: _Builder, p: pl.DataFrame, mask: np.ndarray, identity: str, sin
 def _finish(b: _Builder, p: pl.DataFrame, year: int) -> pl.DataFrame:
     """Clip spells to each person's life (born later → tagged after birth; death ends all)."""
     if not b.parts:
-        return pl.DataFrame(schema={"person": pl.Int64, "psn_idet_type": pl.Utf8, "begndate": pl.Date, "enddate": pl.Date})
+        return pl.DataFrame(
+            schema={
+                "person": pl.Int64,
+                "psn_idet_type": pl.Utf8,
+                "begndate": pl.Date,
+                "enddate": pl.Date,
+            }
+        )
     person = np.concatenate([x[0] for x in b.parts]).astype(np.int64)
     kind = np.concatenate([np.full(len(x[0]), x[1], dtype=object) for x in b.parts])
     begin = np.concatenate([x[2] for x in b.parts]).astype("datetime64[D]")
@@ -213,7 +237,9 @@ def _finish(b: _Builder, p: pl.DataFrame, year: int) -> pl.DataFrame:
     )
     order = {name: i for i, name in enumerate(IDENTITIES)}
     return (
-        df.with_columns(pl.col("psn_idet_type").replace_strict(order, return_dtype=pl.Int32).alias("_k"))
+        df.with_columns(
+            pl.col("psn_idet_type").replace_strict(order, return_dtype=pl.Int32).alias("_k")
+        )
         .sort(["person", "_k", "begndate"])
         .drop("_k")
     )

@@ -14,7 +14,9 @@ def yuan(col: str | pl.Expr) -> pl.Expr:
 
 def share(total_fen: np.ndarray, basis_points: np.ndarray) -> np.ndarray:
     """Floor of total × basis points / 10 000, exact in int64 (no float on money)."""
-    return np.asarray(total_fen, dtype=np.int64) * np.asarray(basis_points, dtype=np.int64) // 10_000
+    return (
+        np.asarray(total_fen, dtype=np.int64) * np.asarray(basis_points, dtype=np.int64) // 10_000
+    )
 
 
 def fen_from_yuan(amount_yuan: np.ndarray) -> np.ndarray:

@@ -60,12 +60,7 @@ def _households(rng: np.random.Generator, n_people: int, villages: pl.DataFrame)
     poor_place = villages["poor"].to_numpy()[village]
     # Latent poverty score: lower is poorer. Mountain townships, old heads and
     # big families are poorer; the lowest ~27% of households were lifted out of poverty.
-    z = (
-        rng.normal(0, 1, size=n_hh)
-        - 0.6 * poor_place
-        - 0.3 * (head_age >= 60)
-        - 0.2 * (sizes >= 5)
-    )
+    z = rng.normal(0, 1, size=n_hh) - 0.6 * poor_place - 0.3 * (head_age >= 60) - 0.2 * (sizes >= 5)
     return {"size": sizes, "village": village, "head_age": head_age, "z": z}
 
 
@@ -129,35 +124,106 @@ def _members(rng: np.random.Generator, hh: dict) -> dict:
 
 
 def _add_births(rng: np.random.Generator, hh: dict, m: dict, n_births: int, year: int) -> dict:
-    """Babies born during the year, placed into households with parents of the right age."""
-    if n_births == 0:
-        m["born"] = np.zeros(len(m["hh"]), dtype=bool)
-        return m
+    """Babies born during the year, placed into households with parents of the right age.
+
+    Adds ``born`` (bool) and ``baby_birth`` (date, NaT for everyone else) to ``m``.
+    """
+    n_old = len(m["hh"])
     size, head_age = hh["size"], hh["head_age"]
     young = (head_age >= 22) & (head_age <= 40) & (size >= 2) & (size <= 5)
     grand = (head_age >= 48) & (head_age <= 68) & (size >= 3) & (size <= 5)
     w = young * 3.0 + grand * 1.0 + 1e-9
     hh_b = np.sort(rng.choice(len(size), size=n_births, replace=False, p=w / w.sum()))
-    rel_b = np.where(young[hh_b], "子女", "孙子女").astype(object)
-    for key, extra in (
-        ("hh", hh_b),
-        ("pos", size[hh_b] + np.arange(n_births)),  # positions after existing members
-        ("relation", rel_b),
-        ("age", np.zeros(n_births, dtype=np.int64)),
-        ("male", rng.random(n_births) < 0.52),
-    ):
-        m[key] = np.r_[m[key], extra]
-    m["born"] = np.r_[np.zeros(len(m["hh"]) - n_births, dtype=bool), np.ones(n_births, bool)]
-    jan1 = np.datetime64(f"{year}-01-01")
-    m["birth_in_year"] = jan1 + rng.integers(0, 365, size=n_births)
-    order = np.lexsort((m["pos"], m["hh"]))
-    for key in ("hh", "pos", "relation", "age", "male", "born"):
-        m[key] = m[key][order]
-    # births were appended last, so their dates follow the same reordering
-    dates = np.full(len(order), np.datetime64("NaT"), dtype="datetime64[D]")
-    dates[len(order) - n_births :] = m["birth_in_year"]
-    m["birth_in_year"] = dates[order]
-    return m
+    jan1 = np.datetime64(f"{year}-01-01", "D")
+    extra = {
+        "hh": hh_b,
+        "pos": size[hh_b],  # after the existing members (one baby per household)
+        "relation": np.where(young[hh_b], "子女", "孙子女").astype(object),
+        "age": np.zeros(n_births, dtype=np.int64),
+        "male": rng.random(n_births) < 0.52,
+        "born": np.ones(n_births, dtype=bool),
+        "baby_birth": jan1 + rng.integers(0, 365, size=n_births),
+    }
+    m["born"] = np.zeros(n_old, dtype=bool)
+    m["baby_birth"] = np.full(n_old, np.datetime64("NaT", "D"))
+    order = np.lexsort((np.r_[m["pos"], extra["pos"]], np.r_[m["hh"], extra["hh"]]))
+    return {k: np.concatenate([m[k], extra[k]])[order] for k in extra}
+
+
+def _id_numbers(
+    rng: np.random.Generator, county: str, birth: np.ndarray, m: dict
+) -> np.ndarray:
+    """ID numbers; wives and daughters-in-law were more often born outside the county."""
+    n = len(birth)
+    male, rel = m["male"], m["relation"]
+    by, bm, bd = ymd_parts(birth)
+    p_out = np.select(
+        [m["born"], np.isin(rel, ["配偶", "儿媳"]) & ~male, np.isin(rel, ["子女", "孙子女"])],
+        [0.0, 0.12, 0.005],
+        default=0.03,
+    )
+    outsider = rng.random(n) < p_out
+    division = HOME_PLACES[county].code_for_years(by)
+    other_idx = rng.integers(0, len(OTHER_PLACES), size=n)
+    for i, place in enumerate(OTHER_PLACES):
+        sel = outsider & (other_idx == i)
+        division[sel] = place.code_for_years(by[sel])
+    ymd = by * 10000 + bm * 100 + bd
+    return make_ids(division, ymd, unique_sequences(rng, division, ymd, male))
+
+
+def _names(rng: np.random.Generator, m: dict, n_hh: int, birth_year: np.ndarray) -> np.ndarray:
+    """Names; children take the family's (father's) surname, wives keep their own."""
+    male, rel = m["male"], m["relation"]
+    family = surnames(rng, n_hh)[m["hh"]]
+    own = surnames(rng, len(male))
+    keeps_family = np.isin(rel, ["子女", "孙子女"]) | (np.isin(rel, ["户主", "配偶", "父母"]) & male)
+    return person_names(rng, np.where(keeps_family, family, own), male, birth_year)
+
+
+def _health(rng: np.random.Generator, age: np.ndarray, male: np.ndarray, poor: np.ndarray) -> dict:
+    """Conditions that drive identities (disability, mental illness, service) and claims."""
+    n = len(age)
+    chronic_p = by_age(age, [18, 45, 60, 75], [0.005, 0.02, 0.08, 0.20, 0.28])
+    u = rng.random(n)
+    p_cancer = by_age(age, [30, 50, 65], [0.0001, 0.0007, 0.0018, 0.0035])
+    p_dialysis = by_age(age, [40], [0.0001, 0.0005])
+    p_leuk = 0.00015
+    return {
+        "chronic": rng.random(n) < chronic_p * np.where(poor, 1.3, 1.0),
+        "catastrophic": np.select(
+            [u < p_cancer, u < p_cancer + p_dialysis, u < p_cancer + p_dialysis + p_leuk],
+            [CANCER, DIALYSIS, LEUKAEMIA],
+            default=0,
+        ).astype(np.int8),
+        "disabled": rng.random(n) < by_age(age, [18, 60, 80], [0.004, 0.01, 0.025, 0.04]),
+        "disability_grade": np.where(rng.random(n) < 0.45, 1, 2).astype(np.int8),
+        "mental": (age >= 18) & (age <= 70) & (rng.random(n) < 0.0065),
+        "veteran": male & (age >= 45) & (rng.random(n) < 0.006),
+    }
+
+
+def _deaths(
+    rng: np.random.Generator, age: np.ndarray, catastrophic: np.ndarray, birth: np.ndarray, year: int
+) -> np.ndarray:
+    """Death dates within the year (NaT for survivors); catastrophic illness raises the risk."""
+    jan1 = np.datetime64(f"{year}-01-01", "D")
+    q = by_age(age, [40, 60, 70, 80, 90], [0.0005, 0.003, 0.012, 0.03, 0.08, 0.2])
+    q = np.where(catastrophic > 0, np.maximum(q * 3, 0.12), q)
+    dies = rng.random(len(age)) < q
+    from_day = np.maximum((birth - jan1).astype(np.int64), 0)  # babies die after birth
+    death = jan1 + from_day + (rng.random(len(age)) * (365 - from_day)).astype(np.int64)
+    return np.where(dies, death, np.datetime64("NaT", "D"))
+
+
+def _household_numbers(hh_village: np.ndarray, villages: pl.DataFrame) -> np.ndarray:
+    """Household numbers: village code plus a 4-digit running number within the village."""
+    order = np.argsort(hh_village, kind="stable")
+    counts = np.bincount(hh_village, minlength=villages.height)
+    rank = np.empty(len(hh_village), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)
+    vcode = villages["village_code"].to_numpy()[hh_village].astype(str)
+    return np.char.add(vcode, np.char.zfill((rank + 1).astype(str), 4))
 
 
 def build_people(
@@ -166,103 +232,43 @@ def build_people(
     """All persons of the county with public and hidden columns (see module docstring)."""
     n_births = int(round(people * BIRTH_RATE))
     hh = _households(rng, people - n_births, villages)
-    m = _members(rng, hh)
-    m = _add_births(rng, hh, m, n_births, year)
-    n = len(m["hh"])
-    jan1 = np.datetime64(f"{year}-01-01")
-    age, male, hh_of, born = m["age"], m["male"], m["hh"], m["born"]
-    # Birth date: the age is the one reached on 1 January.
-    birth = jan1 - age * 365 - rng.integers(1, 366, size=n)
-    if born.any():
-        birth = np.where(born, m["birth_in_year"], birth)
+    m = _add_births(rng, hh, _members(rng, hh), n_births, year)
+    n, hh_of, age, male = len(m["hh"]), m["hh"], m["age"], m["male"]
+    # Birth date such that the age is the one reached on 1 January.
+    jan1 = np.datetime64(f"{year}-01-01", "D")
+    birth = np.where(m["born"], m["baby_birth"], jan1 - age * 365 - rng.integers(1, 366, size=n))
     birth = birth.astype("datetime64[D]")
-    by, bm, bd = ymd_parts(birth)
-    # Division code of the birth place in the birth year; wives and daughters-in-law
-    # more often come from outside the county.
-    outsider = rng.random(n) < np.where(np.isin(m["relation"], ["配偶", "儿媳"]) & ~male, 0.12, 0.02)
-    home = HOME_PLACES[county].code_for_years(by)
-    other_idx = rng.integers(0, len(OTHER_PLACES), size=n)
-    division = home.copy()
-    for i, place in enumerate(OTHER_PLACES):
-        sel = outsider & (other_idx == i)
-        division[sel] = place.code_for_years(by[sel])
-    ymd = by * 10000 + bm * 100 + bd
-    ids = make_ids(division, ymd, unique_sequences(rng, division, ymd, male))
-
-    # Names: children take the family (father's) surname.
-    family = surnames(rng, len(hh["size"]))[hh_of]
-    own = surnames(rng, n)
-    rel = m["relation"]
-    keeps_family = np.isin(rel, ["子女", "孙子女"]) | (np.isin(rel, ["户主", "配偶", "父母"]) & male)
-    names = person_names(rng, np.where(keeps_family, family, own), male, by)
-
-    # Health and service, used by identities and claims.
+    ids = _id_numbers(rng, county, birth, m)
+    names = _names(rng, m, len(hh["size"]), ymd_parts(birth)[0])
     poor = hh["z"][hh_of] < np.quantile(hh["z"], 0.3)
-    chronic_p = by_age(age, [18, 45, 60, 75], [0.005, 0.02, 0.08, 0.20, 0.28]) * np.where(poor, 1.3, 1.0)
-    chronic = rng.random(n) < chronic_p
-    u = rng.random(n)
-    p_cancer = by_age(age, [30, 50, 65], [0.0001, 0.0007, 0.0018, 0.0035])
-    p_dialysis = by_age(age, [40], [0.0001, 0.0005])
-    p_leuk = np.full(n, 0.00015)
-    catastrophic = np.select(
-        [u < p_cancer, u < p_cancer + p_dialysis, u < p_cancer + p_dialysis + p_leuk],
-        [CANCER, DIALYSIS, LEUKAEMIA],
-        default=0,
-    ).astype(np.int8)
-    disabled = rng.random(n) < by_age(age, [18, 60, 80], [0.004, 0.01, 0.025, 0.04])
-    mental = (age >= 18) & (age <= 70) & (rng.random(n) < 0.0065)
-    veteran = male & (age >= 45) & (rng.random(n) < 0.006)
-
-    # Deaths during the year; a catastrophic illness raises the risk sharply.
-    q = by_age(age, [40, 60, 70, 80, 90], [0.0005, 0.003, 0.012, 0.03, 0.08, 0.2])
-    q = np.where(catastrophic > 0, np.maximum(q * 3, 0.12), q)
-    dies = rng.random(n) < q
-    from_day = np.where(born, (birth - jan1).astype(np.int64), 0)
-    death = jan1 + from_day + (rng.random(n) * (365 - from_day)).astype(np.int64)
-
-    v = villages
+    health = _health(rng, age, male, poor)
+    death = _deaths(rng, age, health["catastrophic"], birth, year)
     vil = hh["village"][hh_of]
-    # Household numbers: village code plus a running number within the village.
-    hh_village = hh["village"]
-    hh_rank = np.empty(len(hh_village), dtype=np.int64)
-    order = np.argsort(hh_village, kind="stable")
-    counts = np.bincount(hh_village, minlength=len(v))
-    hh_rank[order] = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)
-    vcode = v["village_code"].to_numpy()
-    household_no = np.char.add(vcode[hh_village].astype(str), np.char.zfill((hh_rank + 1).astype(str), 4))
-
     return pl.DataFrame(
         {
             "psn_no": ids,
             "id_no": ids,
             "name": names,
             "sex": np.where(male, "男", "女"),
-            "birth_date": birth,
-            "township_code": v["township_code"].to_numpy()[vil],
-            "village_code": vcode[vil],
-            "household_no": household_no[hh_of],
-            "relation": rel,
-            # hidden columns
+            "birth_date": pl.Series(birth).cast(pl.Date),
+            "township_code": villages["township_code"].to_numpy()[vil],
+            "village_code": villages["village_code"].to_numpy()[vil],
+            "household_no": _household_numbers(hh["village"], villages)[hh_of],
+            "relation": m["relation"],
+            # hidden columns, for the later steps
             "hh": hh_of,
             "pos": m["pos"],
             "male": male,
             "age": age,
-            "born_in_year": born,
+            "born_in_year": m["born"],
             "poverty_z": hh["z"][hh_of],
-            "hh_size": np.bincount(hh_of)[hh_of],
-            "chronic": chronic,
-            "catastrophic": catastrophic,
-            "disabled": disabled,
-            "disability_grade": np.where(rng.random(n) < 0.45, 1, 2).astype(np.int8),
-            "mental": mental,
-            "veteran": veteran,
-            "death_date": pl.Series(np.where(dies, death, np.datetime64("NaT"))).cast(pl.Date),
+            **health,
+            "death_date": pl.Series(death).cast(pl.Date),
         }
-    ).with_columns(pl.col("birth_date").cast(pl.Date))
+    )
 
 
 PUBLIC_COLUMNS = [
     "psn_no", "id_no", "name", "sex", "birth_date",
     "township_code", "village_code", "household_no", "relation",
 ]  # fmt: skip
-

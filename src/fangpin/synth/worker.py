@@ -42,7 +42,11 @@ def start(jobs: list[DeptJob]) -> Helper:
         return h
     h.tmp = tempfile.TemporaryDirectory(prefix="fangpin-synth-")
     tmp = Path(h.tmp.name)
-    jobs_path, h.results_path, h.log_path = tmp / "jobs.pkl", tmp / "results.pkl", tmp / "stderr.txt"
+    jobs_path, h.results_path, h.log_path = (
+        tmp / "jobs.pkl",
+        tmp / "results.pkl",
+        tmp / "stderr.txt",
+    )
     with open(jobs_path, "wb") as f:
         pickle.dump(jobs, f, protocol=pickle.HIGHEST_PROTOCOL)
     env = dict(os.environ)
@@ -52,7 +56,13 @@ def start(jobs: list[DeptJob]) -> Helper:
     h.log = open(h.log_path, "wb")  # noqa: SIM115 - closed in finish()
     try:
         h.proc = subprocess.Popen(
-            [sys.executable, "-m", "fangpin.synth.worker_main", str(jobs_path), str(h.results_path)],
+            [
+                sys.executable,
+                "-m",
+                "fangpin.synth.worker_main",
+                str(jobs_path),
+                str(h.results_path),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=h.log,

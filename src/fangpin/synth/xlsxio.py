@@ -60,10 +60,11 @@ def write_sheet(s: Sheet) -> None:
                 write_string(r, c, v, bold)
             continue
         for c, v in enumerate(row):
-            if v is None or v == "":
+            if v.__class__ is str:  # the common case first: most cells are text
+                if v:
+                    write_string(r, c, v)
+            elif v is None:
                 continue
-            if type(v) is str:
-                write_string(r, c, v)
             elif c in date_cols:
                 write_number(r, c, v, date_fmt)
             else:

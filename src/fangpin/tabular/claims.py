@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from fangpin.policy.groups import GROUP_BIT, IDENTITIES
-from fangpin.tabular.io import TableError, first_data_row, read_table
+from fangpin.tabular.io import TableError, first_data_row, read_table, table_format
 from fangpin.tabular.values import (
     Check,
     amount_fen,
@@ -65,19 +66,42 @@ def _rejects(bad: pl.DataFrame, key: str, file: str, reason: pl.Expr) -> pl.Data
 
 def _check_rows(df: pl.DataFrame, checks: dict[str, Check], key: str, file: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Parse every column; rows with any bad value become rejects with all their reasons."""
-    flagged = df.with_columns(any_bad(list(checks.values())).alias("_bad"))
-    rejects = _rejects(flagged.filter("_bad"), key, file, join_reasons(list(checks.values())))
-    good = flagged.filter(~pl.col("_bad")).select("row", *(c.value.alias(n) for n, c in checks.items()))
+    bad = df.select(any_bad(list(checks.values()))).to_series()
+    if not bad.any():  # the usual case: no row to copy out
+        return df.select("row", *(c.value.alias(n) for n, c in checks.items())), empty_rejects()
+    rejects = _rejects(df.filter(bad), key, file, join_reasons(list(checks.values())))
+    good = df.filter(~bad).select("row", *(c.value.alias(n) for n, c in checks.items()))
     return good, rejects
 
 
-def validate_claims(raw: pl.DataFrame, file: str = "claims", row0: int = 2) -> Validated:
-    """Check every claim row; good rows get exact columns, bad rows a reason naming the field."""
+def _duplicates(ids: pl.Series) -> pl.Series:
+    """True for every row whose id was seen on an earlier row.
+
+    Hashes are sorted to find the few candidate ids cheaply; the text decides among them.
+    """
+    h = ids.hash(seed=7)
+    s = h.sort(multithreaded=True).to_numpy()
+    clash = np.unique(s[1:][s[1:] == s[:-1]])
+    if len(clash) == 0:
+        return pl.Series(np.zeros(len(ids), dtype=bool))
+    candidate = h.is_in(pl.Series(clash))
+    later = pl.Series(np.zeros(len(ids), dtype=bool))
+    idx = np.flatnonzero(candidate.to_numpy())
+    seen_before = ~ids.gather(idx).is_first_distinct()
+    later = later.scatter(idx[seen_before.to_numpy()], True)
+    return later
+
+
+def validate_claims(raw: pl.DataFrame, file: str = "claims", row0: int = 2, *, strip: bool = True) -> Validated:
+    """Check every claim row; good rows get exact columns, bad rows a reason naming the field.
+
+    `strip` trims spaces around ids (files people typed); machine-written Parquet skips it.
+    """
     _require(raw, CLAIM_COLUMNS, file)
     df = raw.select(CLAIM_COLUMNS).with_row_index("row", offset=row0)
     checks = {
-        "setl_id": text_value("setl_id"),
-        "psn_no": text_value("psn_no"),
+        "setl_id": text_value("setl_id", strip=strip),
+        "psn_no": text_value("psn_no", strip=strip),
         "setl_date": date_value(df, "setl_date"),
         "kind": code_value(df, "med_type", MED_KIND),
         "hosp_lv": code_value(df, "hosp_lv", HOSP_LEVEL),
@@ -91,21 +115,24 @@ def validate_claims(raw: pl.DataFrame, file: str = "claims", row0: int = 2) -> V
         (pl.col("medfee_sumamt") - pl.col("fulamt_ownpay_amt") - pl.col("overlmt_selfpay") - pl.col("preselfpay_amt")).alias("inscp_scp_amt")
     )
     # Policy scope below zero: the self-pay parts add up to more than the total.
-    negative = good.filter(pl.col("inscp_scp_amt") < 0)
-    scope = _rejects(negative, "setl_id", file, pl.format(
-        "inscp_scp_amt: policy-scope amount is negative (medfee_sumamt {} − fulamt_ownpay_amt {} − overlmt_selfpay {} − preselfpay_amt {} fen)",
-        "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
-    ))
-    good = good.filter(pl.col("inscp_scp_amt") >= 0)
+    negative = good["inscp_scp_amt"] < 0
+    scope = None
+    if negative.any():
+        scope = _rejects(good.filter(negative), "setl_id", file, pl.format(
+            "inscp_scp_amt: policy-scope amount is negative (medfee_sumamt {} − fulamt_ownpay_amt {} − overlmt_selfpay {} − preselfpay_amt {} fen)",
+            "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
+        ))
+        good = good.filter(~negative)
     # A setl_id seen again: the first good row settles, the others are rejected naming it.
-    first = pl.col("setl_id").is_first_distinct()
-    dups = good.filter(~first)
-    if dups.height:
-        firsts = good.filter(first).select("setl_id", pl.col("row").alias("_first"))
-        dups = dups.join(firsts, on="setl_id", how="left")
-        good = good.filter(first)
-    dup_rejects = _rejects(dups, "setl_id", file, pl.format("setl_id: duplicate of row {}", "_first")) if dups.height else None
-    all_rejects = pl.concat([r for r in (rejects, scope, dup_rejects) if r is not None]).sort("row")
+    again = _duplicates(good["setl_id"])
+    dup_rejects = None
+    if again.any():
+        dups = good.filter(again)
+        firsts = good.filter(~again & pl.col("setl_id").is_in(dups["setl_id"])).select("setl_id", pl.col("row").alias("_first"))
+        dup_rejects = _rejects(dups.join(firsts, on="setl_id", how="left"), "setl_id", file, pl.format("setl_id: duplicate of row {}", "_first"))
+        good = good.filter(~again)
+    parts = [r for r in (rejects, scope, dup_rejects) if r is not None and r.height]
+    all_rejects = pl.concat(parts).sort("row") if parts else empty_rejects()
     return Validated(good, all_rejects)
 
 
@@ -131,7 +158,7 @@ def validate_identities(raw: pl.DataFrame, file: str = "identities", row0: int =
 
 
 def read_claims(path: str | Path) -> Validated:
-    return validate_claims(read_table(path), str(path), first_data_row(path))
+    return validate_claims(read_table(path), str(path), first_data_row(path), strip=table_format(path) == ".csv")
 
 
 def read_identities(path: str | Path) -> Validated:

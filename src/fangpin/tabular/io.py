@@ -74,7 +74,7 @@ def write_table(df: pl.DataFrame, path: str | Path) -> None:
     fmt = table_format(path)
     tmp = path.with_name(f".{path.name}.part")
     if fmt == ".parquet":
-        df.write_parquet(tmp)
+        df.write_parquet(tmp, compression="lz4")  # fast to write and to read back
     else:
         df.write_csv(tmp)
     tmp.replace(path)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from fangpin.tabular.io import table_format, write_table
 
@@ -27,15 +29,24 @@ def yuan_text(col: str | pl.Expr) -> pl.Expr:
     return pl.concat_str(sign, (a // 100).cast(pl.String), pl.lit("."), (a % 100).cast(pl.String).str.zfill(2))
 
 
-def yuan_decimal(col: str | pl.Expr) -> pl.Expr:
-    c = pl.col(col) if isinstance(col, str) else col
-    return (c.cast(pl.Decimal(38, 2)) / 100).cast(pl.Decimal(18, 2))
+def yuan_decimal(fen: pl.Series) -> pl.Series:
+    """Integer fen as Decimal(18, 2) yuan, exactly: fen is already the decimal's unscaled value."""
+    values = fen.to_numpy()
+    if fen.null_count() or values.dtype != np.int64:
+        return (fen.cast(pl.Decimal(38, 2)) / 100).cast(pl.Decimal(18, 2)).alias(fen.name)
+    # A decimal128 is a little-endian 128-bit integer: the fen, then its sign extension.
+    buf = np.empty((len(values), 2), dtype=np.int64)
+    buf[:, 0] = values
+    buf[:, 1] = values >> 63
+    arr = pa.Array.from_buffers(pa.decimal128(18, 2), len(values), [None, pa.py_buffer(buf)])
+    return pl.Series(fen.name, arr)
 
 
 def money_for(df: pl.DataFrame, path: str | Path, money: frozenset[str] = MONEY_COLUMNS) -> pl.DataFrame:
     """Convert money columns to yuan: text for CSV, Decimal(18,2) for Parquet."""
-    as_yuan = yuan_decimal if table_format(path) == ".parquet" else yuan_text
-    return df.with_columns(as_yuan(c).alias(c) for c in df.columns if c in money)
+    if table_format(path) == ".parquet":
+        return df.with_columns(yuan_decimal(df[c]) for c in df.columns if c in money)
+    return df.with_columns(yuan_text(c).alias(c) for c in df.columns if c in money)
 
 
 def write_settled(settled: pl.DataFrame, path: str | Path) -> None:

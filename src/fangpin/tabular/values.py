@@ -117,8 +117,10 @@ def code_value(df: pl.DataFrame, name: str, allowed: dict[str, int]) -> Check:
     return Check(value, value.is_null(), reason)
 
 
-def text_value(name: str) -> Check:
-    col = pl.col(name).cast(pl.String).str.strip_chars()
+def text_value(name: str, *, strip: bool = True) -> Check:
+    col = pl.col(name).cast(pl.String)
+    if strip:
+        col = col.str.strip_chars()
     bad = col.is_null() | (col == "")
     return Check(col, bad, pl.lit(f"{name}: missing"))
 

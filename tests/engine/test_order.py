@@ -1,0 +1,52 @@
+"""Settlement order: by person, then (setl_date, setl_id), whatever path builds it."""
+
+import numpy as np
+import polars as pl
+
+from fangpin.engine import order as o
+
+
+def _random_claims(n: int, seed: int = 3):
+    rng = np.random.default_rng(seed)
+    psn = pl.Series([f"P{x:03d}" for x in rng.integers(0, 40, n)])
+    days = rng.integers(19000, 19010, n).astype(np.int32)  # ten days: many same-day claims
+    sid = pl.Series([f"S{x:05d}" for x in rng.permutation(n)])
+    return psn, days, sid
+
+
+def _expected(psn, days, sid):
+    frame = pl.DataFrame({"p": psn, "d": days, "s": sid}).with_row_index("i").sort("p", "d", "s")
+    return frame["i"].to_numpy()
+
+
+def test_hashed_order_equals_the_exact_text_order():
+    psn, days, sid = _random_claims(3000)
+    got = o.settlement_order(psn, days, sid)
+    exact = _expected(psn, days, sid)
+    # people may come in another order, but each person's claims must be in the exact order
+    by_person = {}
+    for i in got.perm:
+        by_person.setdefault(psn[int(i)], []).append(int(i))
+    for p, idx in by_person.items():
+        assert idx == [int(i) for i in exact if psn[int(i)] == p], p
+    assert len(got.seg_starts) == psn.n_unique()
+
+
+def test_a_hash_collision_falls_back_to_the_exact_order(monkeypatch):
+    psn, days, sid = _random_claims(500)
+    real = o.person_hash
+
+    def colliding(series, seed=o.SEED_A):
+        return np.zeros(len(series), dtype=np.uint64) if seed == o.SEED_A else real(series, seed)
+
+    monkeypatch.setattr(o, "person_hash", colliding)
+    got = o.settlement_order(psn, days, sid)
+    assert got.perm.tolist() == _expected(psn, days, sid).tolist()
+
+
+def test_person_years_are_cut_at_new_year():
+    psn = pl.Series(["A", "A", "A"])
+    days = np.array([19357, 19358, 19357 + 400], dtype=np.int32)  # 2022-12-31, 2023-01-01, 2024
+    got = o.settlement_order(psn, days, pl.Series(["1", "2", "3"]))
+    assert got.seg_of.tolist() == [0, 1, 2]
+    assert got.years.tolist() == [2022, 2023, 2024]

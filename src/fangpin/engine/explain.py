@@ -156,7 +156,7 @@ def explain_claim(pack: Pack, claims: pl.DataFrame, identities: pl.DataFrame, se
                     f"{fen_to_yuan(k.mul_ratio(row['medfee_sumamt'], limit))},超出部分由医疗机构承担")
     del after
     return Explanation(
-        setl_id=setl_id, psn_no=psn, setl_date=date.isoformat(), med_type=row["med_type"], kind=kind,
+        setl_id=setl_id, psn_no=psn, setl_date=date.isoformat(), med_type=str(row["med_type"]), kind=kind,
         hosp_lv=lv, medfee=row["medfee_sumamt"], fulamt=row["fulamt_ownpay_amt"],
         overlmt=row["overlmt_selfpay"], preselfpay=row["preselfpay_amt"], inscp=inscp,
         group=row["group"], identities=sorted(active["psn_idet_type"].unique().to_list()), tiers=tiers,

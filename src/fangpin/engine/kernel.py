@@ -38,6 +38,10 @@ N_BASIC = 9
 
 NO_CAP = -1
 
+# Columns of the claims matrix the kernel reads, one row per claim (a cache line each).
+C_KIND, C_LV, C_INPROV, C_REFERRAL, C_INSCP, C_MEDFEE, C_FULAMT, C_MASK = range(8)
+N_CLAIM_COLS = 8
+
 
 @nb.njit(cache=True, inline="always")
 def mul_ratio(amount, ratio):
@@ -87,7 +91,7 @@ def resolve(mask, v, which, ord_bits, ord_sched, ord_len):
 
 @nb.njit(cache=True)
 def settle_range(
-    lo_i, hi_i, seg_of, version, kind, lv, in_prov, referral, inscp, medfee, fulamt, mask,
+    lo_i, hi_i, seg_of, version, cm,
     basic, ded_lv, r_lv, ooc_limit, s_ded, s_nb, s_hi, s_ratio, s_cap, ord_bits, ord_sched, ord_len,
     acc, out,
 ):
@@ -98,10 +102,13 @@ def settle_range(
     for i in range(lo_i, hi_i):
         a = seg_of[i]
         v = version[i]
-        m = mask[i]
-        x = inscp[i]
+        m = cm[i, C_MASK]
+        x = cm[i, C_INSCP]
+        kind = cm[i, C_KIND]
+        lv = cm[i, C_LV]
+        medfee = cm[i, C_MEDFEE]
         out[i, 7] = resolve(m, v, ORD_GROUP_USED, ord_bits, ord_sched, ord_len)
-        if kind[i] == OUTPATIENT:
+        if kind == OUTPATIENT:
             hifp = mul_ratio(x, basic[v, B_R11])
             room = basic[v, B_CAP11] - acc[a, ACC_PAID11]
             hifp = min(hifp, max(room, 0))
@@ -112,11 +119,11 @@ def settle_range(
             out[i, 3] = 0
             out[i, 4] = 0
             out[i, 5] = hifp
-            out[i, 6] = medfee[i] - hifp
+            out[i, 6] = medfee - hifp
             continue
         # Tier 1: basic insurance; inpatient deductible per admission, one annual cap with 14.
-        if kind[i] == INPATIENT:
-            raw = mul_ratio(max(x - ded_lv[v, lv[i]], 0), r_lv[v, lv[i]])
+        if kind == INPATIENT:
+            raw = mul_ratio(max(x - ded_lv[v, lv], 0), r_lv[v, lv])
         else:
             raw = mul_ratio(max(x - basic[v, B_D14], 0), basic[v, B_R14])
         hifp = min(raw, max(basic[v, B_CAP1] - acc[a, ACC_PAID1], 0))
@@ -142,7 +149,9 @@ def settle_range(
         # Tier 4: tilted re-assistance, only for claims meeting the pack's conditions.
         base -= maf
         oth = 0
-        ok = (basic[v, B_T4_INPROV] == 0 or in_prov[i] != 0) and (basic[v, B_T4_REFERRAL] == 0 or referral[i] != 0)
+        ok = (basic[v, B_T4_INPROV] == 0 or cm[i, C_INPROV] != 0) and (
+            basic[v, B_T4_REFERRAL] == 0 or cm[i, C_REFERRAL] != 0
+        )
         if ok:
             prev = acc[a, ACC_CUM4]
             acc[a, ACC_CUM4] = prev + base
@@ -152,29 +161,28 @@ def settle_range(
                 acc[a, ACC_PAID4] += oth
         # Out-of-catalogue control: the hospital bears own-pay items above the limit.
         hosp = 0
-        if kind[i] == INPATIENT and (m & basic[v, B_OOC_MASK]) != 0:
-            hosp = max(0, fulamt[i] - mul_ratio(medfee[i], ooc_limit[v, lv[i]]))
+        if kind == INPATIENT and (m & basic[v, B_OOC_MASK]) != 0:
+            hosp = max(0, cm[i, C_FULAMT] - mul_ratio(medfee, ooc_limit[v, lv]))
         out[i, 0] = hifp
         out[i, 1] = hifmi
         out[i, 2] = maf
         out[i, 3] = oth
         out[i, 4] = hosp
         out[i, 5] = hifp + hifmi + maf + oth
-        out[i, 6] = medfee[i] - out[i, 5] - hosp
+        out[i, 6] = medfee - out[i, 5] - hosp
 
 
 @nb.njit(cache=True, parallel=True)
 def settle_parallel(
-    chunk_bounds, seg_of, version, kind, lv, in_prov, referral, inscp, medfee, fulamt, mask,
+    chunk_bounds, seg_of, version, cm,
     basic, ded_lv, r_lv, ooc_limit, s_ded, s_nb, s_hi, s_ratio, s_cap, ord_bits, ord_sched, ord_len,
     acc, out,
 ):
     """Chunks hold whole person-years, so they are independent and run on all cores."""
     for c in nb.prange(len(chunk_bounds) - 1):
         settle_range(
-            chunk_bounds[c], chunk_bounds[c + 1], seg_of, version, kind, lv, in_prov, referral,
-            inscp, medfee, fulamt, mask, basic, ded_lv, r_lv, ooc_limit, s_ded, s_nb, s_hi, s_ratio,
-            s_cap, ord_bits, ord_sched, ord_len, acc, out,
+            chunk_bounds[c], chunk_bounds[c + 1], seg_of, version, cm, basic, ded_lv, r_lv,
+            ooc_limit, s_ded, s_nb, s_hi, s_ratio, s_cap, ord_bits, ord_sched, ord_len, acc, out,
         )
 
 
@@ -188,16 +196,51 @@ def empty_out(n: int) -> np.ndarray:
 
 
 @nb.njit(cache=True, parallel=True)
-def gather(src, perm, dst):
-    """dst[i] = src[perm[i]] on all cores (numpy's fancy indexing uses one)."""
+def gather_rows(src, perm, dst):
+    """dst[i] = src[perm[i]] for rows of a matrix, on all cores: one cache line a claim."""
     for i in nb.prange(len(perm)):
-        dst[i] = src[perm[i]]
+        j = perm[i]
+        for c in range(src.shape[1]):
+            dst[i, c] = src[j, c]
 
 
 @nb.njit(cache=True, parallel=True)
-def scatter_columns(out, perm, cols):
-    """cols[c, perm[i]] = out[i, c]: results back to input order, one contiguous array a column."""
+def scatter_rows(src, perm, dst):
+    """dst[perm[i]] = src[i] for rows: results back to input order."""
     for i in nb.prange(len(perm)):
         j = perm[i]
-        for c in range(out.shape[1]):
-            cols[c, j] = out[i, c]
+        for c in range(src.shape[1]):
+            dst[j, c] = src[i, c]
+
+
+BLOCK = 4096
+
+
+@nb.njit(cache=True, parallel=True)
+def pack_rows(kind, lv, inprov, referral, inscp, medfee, fulamt, mask, dst):
+    """Lay the kernel's input columns out as rows, block by block so every stream is sequential."""
+    n = len(kind)
+    for b in nb.prange((n + BLOCK - 1) // BLOCK):
+        lo = b * BLOCK
+        hi = min(n, lo + BLOCK)
+        for i in range(lo, hi):
+            dst[i, C_KIND] = kind[i]
+            dst[i, C_LV] = lv[i]
+            dst[i, C_INPROV] = inprov[i]
+            dst[i, C_REFERRAL] = referral[i]
+            dst[i, C_INSCP] = inscp[i]
+            dst[i, C_MEDFEE] = medfee[i]
+            dst[i, C_FULAMT] = fulamt[i]
+            dst[i, C_MASK] = mask[i]
+
+
+@nb.njit(cache=True, parallel=True)
+def rows_to_columns(src, dst):
+    """dst[c, i] = src[i, c], a block of rows at a time (a plain transpose thrashes the cache)."""
+    n = src.shape[0]
+    for b in nb.prange((n + BLOCK - 1) // BLOCK):
+        lo = b * BLOCK
+        hi = min(n, lo + BLOCK)
+        for c in range(src.shape[1]):
+            for i in range(lo, hi):
+                dst[c, i] = src[i, c]

@@ -20,7 +20,7 @@ import polars as pl
 from fangpin.engine.workdays import deadline
 from fangpin.policy.groups import groups_mask
 from fangpin.policy.registry import Pack
-from fangpin.policy.schema import Level, Warnings, WarningRule
+from fangpin.policy.schema import Level, WarningRule, Warnings
 from fangpin.units import RATIO_ONE
 
 SCREEN_COLUMNS = ("psn_no", "rule", "level", "amount", "deadline")

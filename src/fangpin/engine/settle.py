@@ -102,11 +102,15 @@ def _chunks(seg_starts: np.ndarray, n: int) -> np.ndarray:
     return np.unique(np.concatenate([[0], bounded[idx], [n]])).astype(np.int64)
 
 
-def _sorted(values: np.ndarray, perm: np.ndarray, dtype) -> np.ndarray:
-    src = np.ascontiguousarray(values, dtype=dtype)
-    dst = np.empty(len(perm), dtype=dtype)
-    k.gather(src, perm, dst)
-    return dst
+def _claims_matrix(claims: pl.DataFrame, masks: np.ndarray, perm: np.ndarray) -> np.ndarray:
+    """The kernel's input: one row of N_CLAIM_COLS int64 a claim, in settlement order."""
+    n = claims.height
+    m = np.empty((n, k.N_CLAIM_COLS), dtype=np.int64)
+    cols = ("kind", "hosp_lv", "in_province", "referral", "inscp_scp_amt", "medfee_sumamt", "fulamt_ownpay_amt")
+    k.pack_rows(*(np.ascontiguousarray(claims[c].to_numpy()) for c in cols), masks, m)
+    out = np.empty_like(m)
+    k.gather_rows(m, perm, out)
+    return out
 
 
 def settle_batch(
@@ -138,19 +142,16 @@ def settle_batch(
                 acc[s] = initial[(p, y)].as_array()
     args = (
         _chunks(order.seg_starts, n), order.seg_of, comp.version_of(order.days),
-        _sorted(claims["kind"].to_numpy(), perm, np.int8), _sorted(claims["hosp_lv"].to_numpy(), perm, np.int8),
-        _sorted(claims["in_province"].to_numpy(), perm, np.int8), _sorted(claims["referral"].to_numpy(), perm, np.int8),
-        _sorted(claims["inscp_scp_amt"].to_numpy(), perm, np.int64),
-        _sorted(claims["medfee_sumamt"].to_numpy(), perm, np.int64),
-        _sorted(claims["fulamt_ownpay_amt"].to_numpy(), perm, np.int64), _sorted(masks, perm, np.int64),
-        *comp.kernel_tables(), acc,
+        _claims_matrix(claims, masks, perm), *comp.kernel_tables(), acc,
     )
     out = k.empty_out(n)
     clock.lap("order")
     k.settle_parallel(*args, out)
     clock.lap("kernel")
-    cols = np.empty((out.shape[1], n), dtype=np.int64)
-    k.scatter_columns(out, perm, cols)
+    rows = np.empty_like(out)
+    k.scatter_rows(out, perm, rows)
+    cols = np.empty((rows.shape[1], n), dtype=np.int64)
+    k.rows_to_columns(rows, cols)
     frame = _result_frame(claims, cols)
     clock.lap("assemble")
     return BatchResult(

@@ -61,17 +61,21 @@ def subsidies(
     *,
     tiers: pl.DataFrame | None = None,
     reference_date: dt.date | None = None,
+    people: pl.Series | None = None,
 ) -> pl.DataFrame:
     """Subsidy per person of `identities` for year `year` (see the module's docstring).
 
     `tiers`: optional frame psn_no, tier (a person missing from it, or with an empty tier, is in
-    the pack's first tier).
+    the pack's first tier). `people`: the persons to answer for (default: those of `identities`;
+    a person with no identity gets no group and no subsidy).
     """
     en = policy.enrollment
     first_tier = next(iter(en.contribution))
     jan1, dec31 = dt.date(year, 1, 1), dt.date(year, 12, 31)
     ref = reference_date or jan1
-    people = identities.select(pl.col("psn_no").unique(maintain_order=True))
+    if people is None:
+        people = identities["psn_no"]
+    people = pl.DataFrame({"psn_no": people.cast(pl.String)}).unique(maintain_order=True)
     # 稳定脱贫 is no subsidy group at all, so a stable household that falls back into poverty
     # in June is subsidised from June like anyone newly recognised.
     ranks = {GROUP_BIT[g]: i for i, g in enumerate(en.subsidy_order) if g not in NO_SUBSIDY_GROUPS}

@@ -1,6 +1,6 @@
 """Claims and identities files (RULES §1, §3): validated into exact columns, rejects kept.
 
-A validated claims frame has: row, setl_id, psn_no, setl_date (Date), med_type (as given),
+A validated claims frame has: row, setl_id, psn_no, setl_date (Date), med_type (Int16 code),
 kind (0 outpatient, 1 chronic, 2 inpatient), hosp_lv, in_province, referral, the four amounts
 and inscp_scp_amt in integer fen. A rejects frame has: file, row, id, reason.
 """
@@ -32,8 +32,8 @@ CLAIM_COLUMNS = (
 AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")
 IDENTITY_COLUMNS = ("psn_no", "psn_idet_type", "begndate", "enddate")
 
-# med_type -> kind; 23, 24 and 52 are settled as inpatient (RULES §3).
-MED_KIND = {"11": 0, "14": 1, "21": 2, "23": 2, "24": 2, "52": 2}
+# med_type codes; 23, 24 and 52 are settled as inpatient 21 (RULES §3).
+MED_TYPES = {"11": 11, "14": 14, "21": 21, "23": 23, "24": 24, "52": 52}
 HOSP_LEVEL = {"1": 1, "2": 2, "3": 3, "4": 4}
 FLAG = {"1": 1, "0": 0, "true": 1, "false": 0, "True": 1, "False": 0, "是": 1, "否": 0, "Y": 1, "N": 0, "y": 1, "n": 0}
 REJECT_SCHEMA = {"file": pl.String, "row": pl.Int64, "id": pl.String, "reason": pl.String}
@@ -103,15 +103,16 @@ def validate_claims(raw: pl.DataFrame, file: str = "claims", row0: int = 2, *, s
         "setl_id": text_value("setl_id", strip=strip),
         "psn_no": text_value("psn_no", strip=strip),
         "setl_date": date_value(df, "setl_date"),
-        "kind": code_value(df, "med_type", MED_KIND),
+        "med_type": code_value(df, "med_type", MED_TYPES),
         "hosp_lv": code_value(df, "hosp_lv", HOSP_LEVEL),
         "in_province": code_value(df, "in_province", FLAG),
         "referral": code_value(df, "referral", FLAG),
         **{name: amount_fen(df, name) for name in AMOUNTS},
-        "med_type": Check(pl.col("med_type").cast(pl.String).str.strip_chars().str.replace(r"\.0$", ""), pl.lit(False), pl.lit(None)),
     }
     good, rejects = _check_rows(df, checks, "setl_id", file)
+    med = pl.col("med_type")
     good = good.with_columns(
+        pl.when(med == 11).then(pl.lit(0, pl.Int8)).when(med == 14).then(pl.lit(1, pl.Int8)).otherwise(pl.lit(2, pl.Int8)).alias("kind"),
         (pl.col("medfee_sumamt") - pl.col("fulamt_ownpay_amt") - pl.col("overlmt_selfpay") - pl.col("preselfpay_amt")).alias("inscp_scp_amt")
     )
     # Policy scope below zero: the self-pay parts add up to more than the total.

@@ -39,9 +39,15 @@ def _all_files(root: Path) -> dict[str, bytes]:
 
 
 def test_the_same_seed_gives_byte_identical_files_with_or_without_the_helper_process(
-    tmp_path, tiny
+    tmp_path, tiny, monkeypatch
 ):
+    import fangpin.synth.worker as worker
+
+    given_to_helper = []
+    start = worker.start
+    monkeypatch.setattr(worker, "start", lambda jobs: given_to_helper.extend(jobs) or start(jobs))
     again = generate(tmp_path / "again", people=800, year=2024, seed=3, workers=2)
+    assert given_to_helper  # the helper did write some of the files
     a, b = _all_files(tiny.out), _all_files(again["out_dir"])
     assert sorted(a) == sorted(b)
     differing = [name for name in a if a[name] != b[name]]
@@ -123,3 +129,12 @@ def test_another_built_in_county_can_be_generated(tmp_path):
         .mean()
         > 0.8
     )
+
+
+def test_a_failing_helper_process_changes_nothing_in_the_output(tmp_path, tiny, monkeypatch):
+    import fangpin.synth.worker as worker
+
+    monkeypatch.setattr(worker.sys, "executable", "/bin/false")  # the helper exits with 1
+    with pytest.warns(RuntimeWarning, match="helper process exited with status 1"):
+        again = generate(tmp_path / "again", people=800, year=2024, seed=3, workers=2)
+    assert _all_files(tiny.out) == _all_files(again["out_dir"])

@@ -52,11 +52,14 @@ def generate(
     year: int = 2025,
     seed: int = 1,
     county: str = "同心县",
+    *,
     workers: int | None = None,
 ) -> dict:
     """Write a synthetic county into ``out_dir``; returns counts and the paths written.
 
-    Deterministic for given arguments (``workers`` only changes the speed). ``workers``
+    ``out_dir`` is created if needed; files of an earlier run there are overwritten
+    (files it no longer writes are left alone). The result is deterministic for given
+    arguments (``workers`` only changes the speed). ``workers``
     is 1 to stay in this process, 2 to write half of the department spreadsheets in a
     helper process; the default uses the helper when the machine has two cores or more
     and the output is big enough for it to pay off.
@@ -117,44 +120,41 @@ def generate(
         "dept_rows": sum(r["data_rows"] for r in results),
         "dirty_rows": dirty.height,
     }
-    manifest = {
-        "generator": "fangpin.synth",
-        "version": fangpin.__version__,
-        "synthetic": True,
-        "note": NOTE,
-        "county": county,
-        "county_code": spec.code,
-        "year": year,
-        "seed": seed,
-        "people": people,
-        "counts": counts,
-        "conventions": CONVENTIONS,
-        "files": [{"path": n, "rows": df.height, "columns": df.columns} for n, df in tables.items()]
-        + [
-            {
-                "path": f"dept/{r['file']}",
-                "department": r["file"].split("_")[0],
-                "rows": r["data_rows"],
-                "sheet_rows": r["sheet_rows"],
-                "dirty_rows": len(r["dirty"]),
-                "headers": [h for h, _ in FORMATS[r["file"].split("_")[0]].columns],
-            }
-            for r in results
-        ]
-        + [{"path": "dept/_dirty.csv", "rows": dirty.height, "columns": dirty.columns}],
-    }
+    head = {"county": county, "county_code": spec.code, "year": year, "seed": seed}
+    manifest = _manifest(head | {"people": people, "counts": counts}, tables, results, dirty)
     (out_dir / "manifest.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     files = {f["path"]: out_dir / f["path"] for f in manifest["files"]}
     files["manifest.json"] = out_dir / "manifest.json"
+    return {"out_dir": out_dir, **head, "counts": counts, "files": files}
+
+
+def _manifest(
+    facts: dict, tables: dict[str, pl.DataFrame], results: list[dict], dirty: pl.DataFrame
+) -> dict:
+    """What was written, for people and programs that pick the directory up later."""
+    dept_files = [
+        {
+            "path": f"dept/{r['file']}",
+            "department": r["file"].split("_")[0],
+            "rows": r["data_rows"],
+            "sheet_rows": r["sheet_rows"],
+            "dirty_rows": len(r["dirty"]),
+            "headers": [h for h, _ in FORMATS[r["file"].split("_")[0]].columns],
+        }
+        for r in results
+    ]
     return {
-        "out_dir": out_dir,
-        "county": county,
-        "year": year,
-        "seed": seed,
-        "counts": counts,
-        "files": files,
+        "generator": "fangpin.synth",
+        "version": fangpin.__version__,
+        "synthetic": True,
+        "note": NOTE,
+        **facts,
+        "conventions": CONVENTIONS,
+        "files": [{"path": n, "rows": df.height, "columns": df.columns} for n, df in tables.items()]
+        + dept_files
+        + [{"path": "dept/_dirty.csv", "rows": dirty.height, "columns": dirty.columns}],
     }
 
 
@@ -178,6 +178,7 @@ def _plan(
     else:
         # The helper takes about half of all work, this process also does the rest.
         target = (total + _OTHER_WORK_CELLS_PER_PERSON * people - _HELPER_START_CELLS) / 2
+        target = max(target, total / 4)  # when asked for, the helper always gets some files
         theirs, mine, acc = [], [], 0
         for d, m in sorted(files, key=lambda f: -cost[f[0]]):
             if acc + cost[d] <= target:

@@ -35,6 +35,44 @@ def year_facts(p: pl.DataFrame, idt: pl.DataFrame, year: int) -> tuple[np.ndarra
     return special, np.where(newly, first, NAT)
 
 
+# What happened to a person's enrollment for the year.
+RESIDENT, PRISON, AWAY, STAFF, NONE = 0, 1, 2, 3, 4
+
+
+def _kinds(
+    rng: np.random.Generator, special: np.ndarray, age: np.ndarray, male: np.ndarray
+) -> np.ndarray:
+    """RESIDENT, PRISON (服刑), AWAY (insured in another province), STAFF (职工) or NONE."""
+    working = (age >= 18) & (age <= 60)
+    p_prison = np.where(male & working, np.where(special, 0.003, 0.002), 0.0)
+    p_away = np.where(working, np.where(special, 0.005, 0.03), np.where(special, 0.001, 0.004))
+    p_staff = np.select(
+        [(age >= 20) & (age <= 59), (age >= 60) & ~special],
+        [np.where(special, 0.004, 0.06), 0.01],
+        default=0.0,
+    )
+    p_none = np.where(special, 0.0025, 0.04)
+    edges = np.cumsum(np.stack([p_prison, p_away, p_staff, p_none]), axis=0)
+    u = rng.random(len(age))
+    return np.select([u < e for e in edges], [PRISON, AWAY, STAFF, NONE], default=RESIDENT)
+
+
+def _paid_dates(
+    rng: np.random.Generator, kind: np.ndarray, newly_from: np.ndarray, year: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Payment dates, and which residents enrolled only after being tagged this year."""
+    n = len(kind)
+    jan1 = np.datetime64(f"{year}-01-01", "D")
+    dec31 = np.datetime64(f"{year}-12-31", "D")
+    # The collection period: Sep–Dec of last year, busiest at the end; a few in Jan–Feb.
+    autumn = np.datetime64(f"{year - 1}-09-01", "D") + (rng.beta(2.5, 1.2, n) * 121).astype(int)
+    paid = np.where(rng.random(n) < 0.05, jan1 + rng.integers(0, 59, n), autumn)
+    # Many tagged during the year had not enrolled and do so within weeks of tagging.
+    dynamic = ~np.isnat(newly_from) & (kind == RESIDENT) & (rng.random(n) < 0.45)
+    paid = np.where(dynamic, np.minimum(newly_from + rng.integers(0, 26, n), dec31), paid)
+    return np.where(kind == STAFF, jan1, paid), dynamic
+
+
 def build_enrollment(
     rng: np.random.Generator, p: pl.DataFrame, idt: pl.DataFrame, year: int
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -49,52 +87,26 @@ def build_enrollment(
     jan1 = np.datetime64(f"{year}-01-01", "D")
     dec31 = np.datetime64(f"{year}-12-31", "D")
     special, newly_from = year_facts(p, idt, year)
-    age = p["age"].to_numpy()
-    male = p["male"].to_numpy()
     born = p["born_in_year"].to_numpy()
     birth = p["birth_date"].to_numpy().astype("datetime64[D]")
     death = p["death_date"].to_numpy().astype("datetime64[D]")
-    working = (age >= 18) & (age <= 60)
-
-    u = rng.random(n)
-    p_prison = np.where(male & working, np.where(special, 0.003, 0.002), 0.0)
-    p_away = np.where(working, np.where(special, 0.005, 0.03), np.where(special, 0.001, 0.004))
-    p_staff = np.where(
-        (age >= 20) & (age <= 59), np.where(special, 0.004, 0.06), np.where(age >= 60, 0.01, 0.0)
-    )
-    p_staff = np.where(special & (age >= 60), 0.0, p_staff)
-    p_none = np.where(special, 0.0025, 0.04)
-    edges = np.cumsum(np.stack([p_prison, p_away, p_staff, p_none]), axis=0)
-    kind = np.select(
-        [u < edges[0], u < edges[1], u < edges[2], u < edges[3]], [1, 2, 3, 4], default=0
-    )
-    # 0 resident, 1 prison, 2 insured in another province, 3 employee, 4 not enrolled
-
-    # Payment dates: the collection period (Sep–Dec of last year, a few in Jan–Feb).
-    autumn = np.datetime64(f"{year - 1}-09-01", "D") + (rng.beta(2.5, 1.2, n) * 121).astype(
-        np.int64
-    )
-    late = jan1 + rng.integers(0, 59, n)
-    paid = np.where(rng.random(n) < 0.05, late, autumn)
-    # People tagged during the year who had not enrolled do so within weeks of tagging.
-    dynamic = ~np.isnat(newly_from) & (kind == 0) & (rng.random(n) < 0.45)
-    paid = np.where(dynamic, np.minimum(newly_from + rng.integers(0, 26, n), dec31), paid)
-    paid = np.where(kind == 3, jan1, paid)
-    # Newborns: enrolled some days or weeks after birth; about one in ten not this year.
-    lag = np.ceil(rng.lognormal(np.log(14), 0.9, n)).astype(np.int64)
-    paid = np.where(born, birth + lag, paid)
-    never = born & (rng.random(n) < 0.10)
-    kind = np.where(born, np.where(never | (paid > dec31), 4, 0), kind)
-    # Nobody pays after their death.
     dead = ~np.isnat(death)
-    kind = np.where(dead & (kind == 0) & (paid > death), 4, kind)
+    kind = _kinds(rng, special, p["age"].to_numpy(), p["male"].to_numpy())
+    paid, dynamic = _paid_dates(rng, kind, newly_from, year)
+    # Newborns: enrolled days or weeks after birth; about one in ten not this year.
+    paid = np.where(born, birth + np.ceil(rng.lognormal(np.log(14), 0.9, n)).astype(int), paid)
+    never = born & ((rng.random(n) < 0.10) | (paid > dec31))
+    kind = np.where(born, np.where(never, NONE, RESIDENT), kind)
+    kind = np.where(dead & (kind == RESIDENT) & (paid > death), NONE, kind)  # too late
 
-    enrolled = kind != 4
-    idx = np.flatnonzero(enrolled)
+    idx = np.flatnonzero(kind != NONE)
     k = kind[idx]
-    insutype = np.select([k == 2, k == 3], ["异地", "职工"], default="居民")
-    stop = np.select([k == 1, dead[idx] & ((k == 0) | (k == 3))], ["服刑", "死亡"], default="")
-    paid_str = pl.Series(paid[idx]).cast(pl.Date).cast(pl.Utf8)
+    insutype = np.select([k == AWAY, k == STAFF], ["异地", "职工"], default="居民")
+    stop = np.select(
+        [k == PRISON, dead[idx] & ((k == RESIDENT) | (k == STAFF))], ["服刑", "死亡"], default=""
+    )
+    # A prisoner's contribution was not collected this year.
+    paid_str = np.where(k == PRISON, "", paid[idx].astype("datetime64[D]").astype(str))
     enr = pl.DataFrame(
         {
             "person": idx,
@@ -106,32 +118,23 @@ def build_enrollment(
             "paid_date": paid_str,
             "stop_reason": stop,
         }
-    ).with_columns(
-        # A prisoner's contribution was not collected this year.
-        pl.when(pl.col("stop_reason") == "服刑")
-        .then(pl.lit(""))
-        .otherwise(pl.col("paid_date"))
-        .alias("paid_date")
     )
     # A few residents paid twice (重复缴费): a second row with another date.
     dup = enr.filter((pl.col("insutype") == "居民") & (pl.col("stop_reason") == ""))
     dup = dup.filter(pl.Series(rng.random(dup.height) < 0.001))
-    dup = dup.with_columns(
-        pl.Series(
-            "paid_date",
-            (np.datetime64(f"{year}-01-02", "D") + rng.integers(0, 60, dup.height)).astype(str),
-        )
-    )
+    again = np.datetime64(f"{year}-01-02", "D") + rng.integers(0, 60, dup.height)
+    dup = dup.with_columns(pl.Series("paid_date", again.astype(str)))
     enr = pl.concat([enr, dup]).sort(["person", "paid_date"])
 
-    cidx = np.flatnonzero(kind == 0)  # residents, incl. the dead up to death
+    cidx = np.flatnonzero(kind == RESIDENT)  # the dead included, up to their death
     cover_from = np.where(born[cidx], birth[cidx], np.where(dynamic[cidx], paid[cidx], jan1))
-    cover_from = np.maximum(cover_from, jan1)
     cover_to = np.where(dead[cidx], death[cidx], dec31)
     coverage = pl.DataFrame(
         {
             "person": cidx,
-            "cover_from": pl.Series(cover_from.astype("datetime64[D]")).cast(pl.Date),
+            "cover_from": pl.Series(np.maximum(cover_from, jan1).astype("datetime64[D]")).cast(
+                pl.Date
+            ),
             "cover_to": pl.Series(cover_to.astype("datetime64[D]")).cast(pl.Date),
         }
     )

@@ -55,7 +55,7 @@ def _households(rng: np.random.Generator, n_people: int, villages: pl.DataFrame)
     head_age = np.where(
         old_single,
         rng.integers(60, 92, size=n_hh),
-        np.clip(rng.normal(48, 13, size=n_hh), 22, 88).astype(np.int64),
+        np.clip(rng.normal(50, 14, size=n_hh), 22, 90).astype(np.int64),
     )
     poor_place = villages["poor"].to_numpy()[village]
     # Latent poverty score: lower is poorer. Mountain townships, old heads and
@@ -150,9 +150,7 @@ def _add_births(rng: np.random.Generator, hh: dict, m: dict, n_births: int, year
     return {k: np.concatenate([m[k], extra[k]])[order] for k in extra}
 
 
-def _id_numbers(
-    rng: np.random.Generator, county: str, birth: np.ndarray, m: dict
-) -> np.ndarray:
+def _id_numbers(rng: np.random.Generator, county: str, birth: np.ndarray, m: dict) -> np.ndarray:
     """ID numbers; wives and daughters-in-law were more often born outside the county."""
     n = len(birth)
     male, rel = m["male"], m["relation"]
@@ -177,7 +175,9 @@ def _names(rng: np.random.Generator, m: dict, n_hh: int, birth_year: np.ndarray)
     male, rel = m["male"], m["relation"]
     family = surnames(rng, n_hh)[m["hh"]]
     own = surnames(rng, len(male))
-    keeps_family = np.isin(rel, ["子女", "孙子女"]) | (np.isin(rel, ["户主", "配偶", "父母"]) & male)
+    keeps_family = np.isin(rel, ["子女", "孙子女"]) | (
+        np.isin(rel, ["户主", "配偶", "父母"]) & male
+    )
     return person_names(rng, np.where(keeps_family, family, own), male, birth_year)
 
 
@@ -204,7 +204,11 @@ def _health(rng: np.random.Generator, age: np.ndarray, male: np.ndarray, poor: n
 
 
 def _deaths(
-    rng: np.random.Generator, age: np.ndarray, catastrophic: np.ndarray, birth: np.ndarray, year: int
+    rng: np.random.Generator,
+    age: np.ndarray,
+    catastrophic: np.ndarray,
+    birth: np.ndarray,
+    year: int,
 ) -> np.ndarray:
     """Death dates within the year (NaT for survivors); catastrophic illness raises the risk."""
     jan1 = np.datetime64(f"{year}-01-01", "D")

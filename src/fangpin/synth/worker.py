@@ -2,12 +2,12 @@
 
 xlsxwriter spends a few microseconds per cell in pure Python, and a county's monthly
 lists run to millions of cells, so on a 2-core machine half of them are written by a
-helper process. It is a plain ``python -m fangpin.synth.worker_main JOBS RESULTS`` child
-(see ``worker_main``) rather than a multiprocessing pool: nothing of the caller's ``__main__`` is re-imported
-(no ``if __name__ == "__main__"`` guard needed in user scripts), and no fork happens
-after Polars has started its threads. Each file's dirt comes from its own seed, so the
-output is the same whichever process writes a file. If the helper fails, its files
-are written here instead.
+helper process. It is a plain ``python -m fangpin.synth.worker_main JOBS RESULTS``
+child rather than a multiprocessing pool: nothing of the caller's ``__main__`` is
+re-imported (no ``if __name__ == "__main__"`` guard needed in user scripts), and no
+fork happens after Polars has started its threads. Each file's dirt comes from its own
+seed, so the output is the same whichever process writes a file. If the helper fails,
+a warning says why and its files are written here instead.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,16 +79,28 @@ def finish(h: Helper) -> list[dict]:
     if not h.jobs:
         return []
     results: list[dict] | None = None
+    why = "could not start"
     try:
-        if h.proc is not None and h.proc.wait() == 0 and h.results_path and h.results_path.exists():
-            with open(h.results_path, "rb") as f:
-                results = pickle.load(f)
+        if h.proc is not None:
+            code = h.proc.wait()
+            if code == 0 and h.results_path and h.results_path.exists():
+                with open(h.results_path, "rb") as f:
+                    results = pickle.load(f)
+            else:
+                h.log.close()
+                tail = h.log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+                why = f"exited with status {code}: {tail.strip()}"
     finally:
         if h.log is not None:
             h.log.close()
         if h.tmp is not None:
             h.tmp.cleanup()
     if results is None:
+        warnings.warn(
+            f"fangpin.synth helper process {why}; writing its files in this process",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         results = [r for job in h.jobs for r in run_job(job)]
     return results
 

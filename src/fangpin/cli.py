@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"fangpin {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); say nothing more.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

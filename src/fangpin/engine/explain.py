@@ -170,6 +170,8 @@ def _y(fen: int | None) -> str:
 
 
 def _band_text(t: TierStep) -> list[str]:
+    if len(t.bands) == 1:
+        return [f"      起付线以上部分:{ratio_text(t.bands[0][2])}"]
     lines = []
     for lo, hi, r in t.bands:
         span = f"{fen_to_yuan(lo)} 元以上" if hi is None else f"{fen_to_yuan(lo)}–{fen_to_yuan(hi)} 元"
@@ -207,7 +209,8 @@ def render_bill(e: Explanation) -> str:
             out.append(f"    年度限额:{_y(t.cap)}    本年此前已支付:{_y(t.paid_before)}")
         else:
             out.append(f"    本次计算基数:{_y(t.base)}    年度累计:{_y(t.cum_before)} → {_y(t.cum_after)}")
-            out.append(f"    年度起付线:{_y(t.deductible)}    分段比例:")
+            floor = "年度救助门槛" if t.fund_code == "610200" else "年度起付线"
+            out.append(f"    {floor}:{_y(t.deductible)}    分段比例:")
             out.extend(_band_text(t))
             out.append(f"    按累计应付:{_y(t.f_after)} − 此前累计应付 {_y(t.f_before)} = {_y(t.f_after - t.f_before)}")
             out.append(f"    年度限额:{_y(t.cap)}    本年此前已支付:{_y(t.paid_before)}")

@@ -244,3 +244,22 @@ def rows_to_columns(src, dst):
         for c in range(src.shape[1]):
             for i in range(lo, hi):
                 dst[c, i] = src[i, c]
+
+
+@nb.njit(cache=True, parallel=True)
+def fill_masks(seg_starts, n, days, id_lo, id_hi, id_beg, id_end, id_bit, cm):
+    """cm[i, C_MASK] = the groups of the person's identities active on claim i's date.
+
+    Claims are sorted by person-year; each person-year's identities are rows id_lo..id_hi-1
+    (sorted by person), usually none or one or two, so this is one short scan a claim.
+    """
+    n_seg = len(seg_starts)
+    for s in nb.prange(n_seg):
+        lo, hi = id_lo[s], id_hi[s]
+        end_i = seg_starts[s + 1] if s + 1 < n_seg else n
+        for i in range(seg_starts[s], end_i):
+            m = 0
+            for r in range(lo, hi):
+                if id_beg[r] <= days[i] and days[i] <= id_end[r]:
+                    m |= id_bit[r]
+            cm[i, C_MASK] = m

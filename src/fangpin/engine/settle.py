@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from fangpin.engine import kernel as k
-from fangpin.engine.order import SEED_A, settlement_order
+from fangpin.engine.order import SEED_A, SEED_B, Order, settlement_order
 from fangpin.engine.params import EPOCH, Compiled, compile_pack
 from fangpin.policy.groups import DEFAULT_ORDER
 from fangpin.policy.registry import Pack
@@ -102,15 +102,47 @@ def _chunks(seg_starts: np.ndarray, n: int) -> np.ndarray:
     return np.unique(np.concatenate([[0], bounded[idx], [n]])).astype(np.int64)
 
 
-def _claims_matrix(claims: pl.DataFrame, masks: np.ndarray, perm: np.ndarray) -> np.ndarray:
+def _claims_matrix(claims: pl.DataFrame, perm: np.ndarray) -> np.ndarray:
     """The kernel's input: one row of N_CLAIM_COLS int64 a claim, in settlement order."""
     n = claims.height
     m = np.empty((n, k.N_CLAIM_COLS), dtype=np.int64)
     cols = ("kind", "hosp_lv", "in_province", "referral", "inscp_scp_amt", "medfee_sumamt", "fulamt_ownpay_amt")
-    k.pack_rows(*(np.ascontiguousarray(claims[c].to_numpy()) for c in cols), masks, m)
+    k.pack_rows(*(np.ascontiguousarray(claims[c].to_numpy()) for c in cols), np.zeros(n, dtype=np.int64), m)
     out = np.empty_like(m)
     k.gather_rows(m, perm, out)
     return out
+
+
+_OPEN_END = np.iinfo(np.int32).max
+
+
+def _fill_masks(claims: pl.DataFrame, identities: pl.DataFrame, order: Order, cm: np.ndarray) -> None:
+    """Groups active on each claim's date, from the person's dated identities (RULES §1)."""
+    if identities.height == 0 or claims.height == 0:
+        cm[:, k.C_MASK] = 0
+        return
+    ids = identities.select(
+        pl.col("psn_no").hash(seed=SEED_B).alias("h"), "psn_no", "group_bit",
+        pl.col("begndate").cast(pl.Int32).alias("b"),
+        pl.col("enddate").cast(pl.Int32).fill_null(_OPEN_END).alias("e"),
+    ).sort("h")
+    id_h = ids["h"].to_numpy()
+    seg_h = order.person_hash[order.seg_starts]
+    lo = np.searchsorted(id_h, seg_h, side="left")
+    hi = np.searchsorted(id_h, seg_h, side="right")
+    # The hash finds the rows; the person number itself must match on every one of them.
+    counts = hi - lo
+    segs = np.repeat(np.arange(len(lo)), counts)
+    rows = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    seg_psn = claims["psn_no"].gather(order.perm[order.seg_starts[segs]])
+    if not (seg_psn == ids["psn_no"].gather(rows)).all():
+        cm[:, k.C_MASK] = group_masks(claims, identities)[order.perm]
+        return
+    k.fill_masks(
+        order.seg_starts, claims.height, order.days.astype(np.int64), lo, hi,
+        ids["b"].to_numpy().astype(np.int64), ids["e"].to_numpy().astype(np.int64),
+        ids["group_bit"].to_numpy().astype(np.int64), cm,
+    )
 
 
 def settle_batch(
@@ -128,11 +160,13 @@ def settle_batch(
     clock = _Clock(timings)
     comp = compiled(pack)
     n = claims.height
-    masks = group_masks(claims, identities)
-    clock.lap("groups")
     days = claims["setl_date"].cast(pl.Int32).to_numpy()
     order = settlement_order(claims["psn_no"], days, claims["setl_id"])
     perm = order.perm
+    clock.lap("order")
+    cm = _claims_matrix(claims, perm)
+    _fill_masks(claims, identities, order, cm)
+    clock.lap("groups")
     acc = np.zeros((len(order.seg_starts), k.N_ACC), dtype=np.int64)
     seg_psn = claims["psn_no"].gather(perm[order.seg_starts])
     seg_year = order.years[order.seg_starts]
@@ -142,10 +176,10 @@ def settle_batch(
                 acc[s] = initial[(p, y)].as_array()
     args = (
         _chunks(order.seg_starts, n), order.seg_of, comp.version_of(order.days),
-        _claims_matrix(claims, masks, perm), *comp.kernel_tables(), acc,
+        cm, *comp.kernel_tables(), acc,
     )
     out = k.empty_out(n)
-    clock.lap("order")
+    clock.lap("accumulators")
     k.settle_parallel(*args, out)
     clock.lap("kernel")
     rows = np.empty_like(out)

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import statistics
+import os
 import time
-
-import polars as pl
 
 from bench.data import make
 from fangpin.engine.screen import level_bounds, screen
@@ -52,9 +50,12 @@ def duckdb_sql(pack: Pack, date: dt.date) -> str:
         kinds = ", ".join(str(KINDS[m]) for m in rule.med_types)
         bounds = level_bounds(pack.id, warnings, rule, date)
         case = " ".join(
-            f"WHEN amount > {b} THEN '{lv.name}'" for b, lv in reversed(list(zip(bounds, rule.levels, strict=True)))
+            f"WHEN amount > {b} THEN '{lv.name}'"
+            for b, lv in reversed(list(zip(bounds, rule.levels, strict=True)))
         )
-        dl = " ".join(f"WHEN '{lv.name}' THEN DATE '{deadline(date, lv).isoformat()}'" for lv in rule.levels)
+        dl = " ".join(
+            f"WHEN '{lv.name}' THEN DATE '{deadline(date, lv).isoformat()}'" for lv in rule.levels
+        )
         parts.append(f"""
         SELECT psn_no, '{rule.id}' AS rule, lvl AS level, amount, CASE lvl {dl} END AS deadline FROM (
             SELECT s.psn_no, s.amount, CASE {case} END AS lvl, coalesce(m.mask, 0) AS mask
@@ -83,7 +84,9 @@ def main() -> None:
     ap.add_argument("--claims", type=int, default=5_000_000)
     ap.add_argument("--people", type=int, default=500_000)
     ap.add_argument("--pack", default="shanxi-linxian-2023")
-    ap.add_argument("--date", default=None, help="screening date (default: 31 October of the pack's year)")
+    ap.add_argument(
+        "--date", default=None, help="screening date (default: 31 October of the pack's year)"
+    )
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     import duckdb
@@ -103,23 +106,43 @@ def main() -> None:
     ours_best, ours_all, result = best_of(lambda: screen(pack, settled, ids, date), args.runs)
     con = duckdb.connect()
     # Hand DuckDB Arrow tables built outside the timing, so both sides start from memory.
-    con.register("claims", settled.select("psn_no", "setl_date", "kind", "psn_part_amt", "inscp_scp_amt",
-                                          "hifp_pay", "hifmi_pay", "maf_pay", "oth_pay").to_arrow())
+    con.register(
+        "claims",
+        settled.select(
+            "psn_no",
+            "setl_date",
+            "kind",
+            "psn_part_amt",
+            "inscp_scp_amt",
+            "hifp_pay",
+            "hifmi_pay",
+            "maf_pay",
+            "oth_pay",
+        ).to_arrow(),
+    )
     con.register("ids", ids.select("psn_no", "group_bit", "begndate", "enddate").to_arrow())
     sql = duckdb_sql(pack, date)
     duck_best, duck_all, theirs = best_of(lambda: con.sql(sql).pl(), args.runs)
-    print(f"fangpin screen: {ours_best:.3f} s best of {args.runs} ({', '.join(f'{x:.3f}' for x in ours_all)}), "
-          f"{settled.height / ours_best / 1e6:.1f} M claims/s")
-    print(f"duckdb SQL:     {duck_best:.3f} s best of {args.runs} ({', '.join(f'{x:.3f}' for x in duck_all)})")
+    print(
+        f"fangpin screen: {ours_best:.3f} s best of {args.runs} ({', '.join(f'{x:.3f}' for x in ours_all)}), "
+        f"{settled.height / ours_best / 1e6:.1f} M claims/s"
+    )
+    print(
+        f"duckdb SQL:     {duck_best:.3f} s best of {args.runs} ({', '.join(f'{x:.3f}' for x in duck_all)})"
+    )
     print(f"ratio:          fangpin is {duck_best / ours_best:.2f}x the speed of DuckDB")
     key = ["rule", "psn_no"]
     a = result.sort(key)
     b = theirs.select(a.columns).cast(a.schema).sort(key)
     flagged = a.group_by("rule", "level").len().sort("rule", "level")
     print("flagged: " + ", ".join(f"{r}/{lv} {n:,}" for r, lv, n in flagged.iter_rows()))
-    print(f"agreement: {'identical' if a.equals(b) else 'DIFFERENT'} ({a.height:,} rows vs {b.height:,})")
+    print(
+        f"agreement: {'identical' if a.equals(b) else 'DIFFERENT'} ({a.height:,} rows vs {b.height:,})"
+    )
+    # Timings on a shared machine mean little without its load.
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPUs, load average {load}")
 
 
 if __name__ == "__main__":
-    pl.Config.set_tbl_rows(20)
     main()

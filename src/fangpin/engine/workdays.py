@@ -43,7 +43,9 @@ class _Calendar:
         self.first = dt.date(self.first_year, 1, 1)
         n = (dt.date(self.last_year, 12, 31) - self.first).days + 1
         work = np.fromiter(
-            (chinese_calendar.is_workday(self.first + dt.timedelta(days=i)) for i in range(n)), dtype=bool, count=n
+            (chinese_calendar.is_workday(self.first + dt.timedelta(days=i)) for i in range(n)),
+            dtype=bool,
+            count=n,
         )
         self.cum = np.cumsum(work, dtype=np.int64)
 

@@ -217,7 +217,7 @@ BLOCK = 4096
 
 
 @nb.njit(cache=True, parallel=True)
-def pack_rows(kind, lv, inprov, referral, inscp, medfee, fulamt, mask, dst):
+def pack_rows(kind, lv, inprov, referral, inscp, medfee, fulamt, dst):
     """Lay the kernel's input columns out as rows, block by block so every stream is sequential."""
     n = len(kind)
     for b in nb.prange((n + BLOCK - 1) // BLOCK):
@@ -231,7 +231,7 @@ def pack_rows(kind, lv, inprov, referral, inscp, medfee, fulamt, mask, dst):
             dst[i, C_INSCP] = inscp[i]
             dst[i, C_MEDFEE] = medfee[i]
             dst[i, C_FULAMT] = fulamt[i]
-            dst[i, C_MASK] = mask[i]
+            dst[i, C_MASK] = 0
 
 
 @nb.njit(cache=True, parallel=True)

@@ -84,8 +84,13 @@ def settlement_order(psn: pl.Series, days: np.ndarray, setl_id: pl.Series) -> Or
 
 def _separate_people(perm: np.ndarray, tops: np.ndarray, hb: np.ndarray, days: np.ndarray, clash: np.ndarray) -> None:
     """Rows whose people share the top hash bits: re-sort them by (second hash, day, row)."""
-    shared = np.unique(tops[1:][clash])
-    pos = np.flatnonzero(np.isin(tops, shared))
+    # Rows of one top value are contiguous: mark whole runs that contain a clash.
+    run_start = np.ones(len(tops), dtype=bool)
+    run_start[1:] = tops[1:] != tops[:-1]
+    run_id = np.cumsum(run_start) - 1
+    bad_run = np.zeros(int(run_id[-1]) + 1, dtype=bool)
+    bad_run[run_id[1:][clash]] = True
+    pos = np.flatnonzero(bad_run[run_id])
     rows = perm[pos]
     sub = pl.DataFrame({"t": tops[pos], "h": hb[rows], "d": days[rows], "r": rows}).sort(["t", "h", "d", "r"])
     perm[pos] = sub["r"].to_numpy()

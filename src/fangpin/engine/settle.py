@@ -107,7 +107,9 @@ def _claims_matrix(claims: pl.DataFrame, perm: np.ndarray) -> np.ndarray:
     n = claims.height
     m = np.empty((n, k.N_CLAIM_COLS), dtype=np.int64)
     cols = ("kind", "hosp_lv", "in_province", "referral", "inscp_scp_amt", "medfee_sumamt", "fulamt_ownpay_amt")
-    k.pack_rows(*(np.ascontiguousarray(claims[c].to_numpy()) for c in cols), np.zeros(n, dtype=np.int64), m)
+    # Always writeable int64 copies: numba compiles (and caches) one version of the function per
+    # array type, and polars hands out read-only or writeable arrays depending on chunking.
+    k.pack_rows(*(claims[c].to_numpy().astype(np.int64) for c in cols), m)
     out = np.empty_like(m)
     k.gather_rows(m, perm, out)
     return out
@@ -182,7 +184,8 @@ def settle_batch(
     clock.lap("accumulators")
     k.settle_parallel(*args, out)
     clock.lap("kernel")
-    rows = np.empty_like(out)
+    rows = cm  # the input rows are spent: reuse their memory for the results in input order
+    assert rows.shape == out.shape
     k.scatter_rows(out, perm, rows)
     cols = np.empty((rows.shape[1], n), dtype=np.int64)
     k.rows_to_columns(rows, cols)

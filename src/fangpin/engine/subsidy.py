@@ -81,11 +81,15 @@ def subsidies(
     ranks = {GROUP_BIT[g]: i for i, g in enumerate(en.subsidy_order) if g not in NO_SUBSIDY_GROUPS}
     spells = identities.select(
         "psn_no",
-        pl.col("group_bit").replace_strict(ranks, default=None, return_dtype=pl.Int32).alias("rank"),
+        pl.col("group_bit")
+        .replace_strict(ranks, default=None, return_dtype=pl.Int32)
+        .alias("rank"),
         "begndate",
         pl.col("enddate"),
     ).drop_nulls("rank")
-    active_on_ref = (pl.col("begndate") <= ref) & (pl.col("enddate").is_null() | (pl.col("enddate") >= ref))
+    active_on_ref = (pl.col("begndate") <= ref) & (
+        pl.col("enddate").is_null() | (pl.col("enddate") >= ref)
+    )
     on_ref = (
         spells.filter(active_on_ref)
         .group_by("psn_no")
@@ -106,7 +110,9 @@ def subsidies(
     out = _with_tier(out, tiers, first_tier)
     unknown = out.filter(~pl.col("tier").is_in(list(en.contribution)))
     if unknown.height:
-        sample = ", ".join(f"{p} ({t})" for p, t in unknown.select("psn_no", "tier").head(5).iter_rows())
+        sample = ", ".join(
+            f"{p} ({t})" for p, t in unknown.select("psn_no", "tier").head(5).iter_rows()
+        )
         raise SubsidyError(
             f"{unknown.height} people have a contribution tier the pack does not define "
             f"(tiers: {', '.join(en.contribution)}): {sample}"
@@ -147,5 +153,8 @@ def _with_tier(out: pl.DataFrame, tiers: pl.DataFrame | None, first_tier: str) -
     ).unique("psn_no", keep="first", maintain_order=True)
     tier = pl.col("tier")
     return out.join(given, on="psn_no", how="left").with_columns(
-        pl.when(tier.is_null() | (tier == "")).then(pl.lit(first_tier)).otherwise(tier).alias("tier")
+        pl.when(tier.is_null() | (tier == ""))
+        .then(pl.lit(first_tier))
+        .otherwise(tier)
+        .alias("tier")
     )

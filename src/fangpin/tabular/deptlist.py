@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,15 @@ HEADER_SCAN_ROWS = 10
 
 # Column field -> the header words offices use (compared after `_header_key`).
 HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "id_no": ("身份证号", "公民身份号码", "证件号码", "身份证号码", "身份证", "身份证件号码", "证件号"),
+    "id_no": (
+        "身份证号",
+        "公民身份号码",
+        "证件号码",
+        "身份证号码",
+        "身份证",
+        "身份证件号码",
+        "证件号",
+    ),
     "name": ("姓名", "人员姓名", "对象姓名", "名字"),
     "identity": ("人员类别", "身份类别", "人员身份", "对象类别", "身份类型", "人员类型", "类别"),
     "begin": ("认定日期", "纳入时间", "纳入日期", "认定时间", "开始日期", "享受日期"),
@@ -62,6 +71,12 @@ _DISABLED_1_2 = re.compile(r"^(1|一)级?[-－—–~～、至和,，/](2|二)�
 _HALF = str.maketrans("（）－０１２３４５６７８９", "()-0123456789")
 
 REJECT_SCHEMA = {"row": pl.Int64, "column": pl.String, "value": pl.String, "reason": pl.String}
+FRAME_SCHEMA = {
+    "row": pl.Int64, "id_raw": pl.String, "id_as_number": pl.Boolean, "id_digits": pl.String,
+    "name_raw": pl.String, "identity_raw": pl.String, "begin_raw": pl.String, "begin": pl.Date,
+    "begin_blank": pl.Boolean, "end_raw": pl.String, "end": pl.Date, "end_blank": pl.Boolean,
+    "township": pl.String, "village": pl.String, "relation": pl.String, "household": pl.String,
+}  # fmt: skip
 
 
 @dataclass
@@ -78,6 +93,8 @@ class DeptList:
     columns: dict[str, str]  # field -> header text as in the file
     data_rows: int  # non-blank rows below the header
     skipped_rows: list[int] = field(default_factory=list)  # blank or footer rows (Excel numbers)
+    # Who the rejected rows seem to mean: row, id_no (normalised), id_ok, id_digits, name.
+    held: pl.DataFrame | None = None
 
     @property
     def rejected_rows(self) -> int:
@@ -177,7 +194,39 @@ def _text(v: Any) -> str:
     return str(v).strip()
 
 
-def read_dept_list(path: str | Path, dept: str | None = None, *, today: dt.date | None = None) -> DeptList:
+def _number_digits(v: Any) -> str | None:
+    """A number cell's significant digits (what Excel kept of an ID), to recognise the person a
+    rejected row means; None for any other cell (text gets its digits in `_check`)."""
+    if isinstance(v, float | int) and not isinstance(v, bool):
+        return format(Decimal(repr(float(v))), "f").split(".")[0]
+    return None
+
+
+def _texts(values: list[Any]) -> list[str]:
+    """Cells as text; plain text cells pass as they are (stripped later, in bulk)."""
+    if all(type(v) is str for v in values):
+        return values
+    return [v if type(v) is str else _text(v) for v in values]
+
+
+def _dates(values: list[Any]) -> tuple[list[dt.date | None], list[bool]]:
+    """(date, blank) per cell; each distinct text is parsed once (lists repeat their dates)."""
+    memo: dict[str, tuple[dt.date | None, bool]] = {}
+    out = []
+    for v in values:
+        if type(v) is str:
+            got = memo.get(v)
+            if got is None:
+                got = memo[v] = parse_date_cell(v)
+            out.append(got)
+        else:
+            out.append(parse_date_cell(v))
+    return [d for d, _ in out], [b for _, b in out]
+
+
+def read_dept_list(
+    path: str | Path, dept: str | None = None, *, today: dt.date | None = None
+) -> DeptList:
     """Read and check a department list (xlsx, xls or csv). TableError if no header is found."""
     sheet = read_raw(path, looks_right=lambda rows: find_header(rows) is not None)
     return check_dept_rows(sheet, dept, file=str(path), today=today)
@@ -201,8 +250,9 @@ def check_dept_rows(
     columns = {f: _text(header[i]) for f, i in cols.items()}
     data = sheet.rows[h + 1 :]
     frame, skipped = _frame(sheet, h, data, cols)
-    good, rejects, warnings = _check(frame, cols, columns, dept, today)
+    good, rejects, warnings, held = _check(frame, cols, columns, dept, today)
     return DeptList(
+        held=held,
         good=good,
         rejects=rejects,
         warnings=warnings,
@@ -214,54 +264,58 @@ def check_dept_rows(
     )
 
 
-def _frame(sheet: RawSheet, h: int, data: list[list[Any]], cols: dict[str, int]) -> tuple[pl.DataFrame, list[int]]:
+def _frame(
+    sheet: RawSheet, h: int, data: list[list[Any]], cols: dict[str, int]
+) -> tuple[pl.DataFrame, list[int]]:
     """One column per known field, as text (dates parsed), keeping the Excel row numbers."""
+    width = max(cols.values()) + 1
+    for r in data:
+        if len(r) < width:
+            r.extend([""] * (width - len(r)))
 
     def cells(f: str) -> list[Any]:
         j = cols.get(f)
-        if j is None:
-            return [""] * len(data)
-        return [r[j] if j < len(r) else "" for r in data]
+        return [r[j] for r in data] if j is not None else [""] * len(data)
 
-    raw = {f: cells(f) for f in HEADER_SYNONYMS}
-    rownos = [sheet.excel_row(h + 1 + i) for i in range(len(data))]
-    # A row with no ID, name or identity is blank or a footer (合计, 制表人): not a person.
-    keep = [
-        any(v not in ("", None) and str(v).strip() for v in (a, b, c))
-        for a, b, c in zip(raw["id_no"], raw["name"], raw["identity"], strict=True)
-    ]
-    skipped = [r for r, k in zip(rownos, keep, strict=True) if not k]
-    pick = [i for i, k in enumerate(keep) if k]
-
-    def take(values: list[Any]) -> list[Any]:
-        return [values[i] for i in pick]
-
-    ids = take(raw["id_no"])
-    begin = [parse_date_cell(v) for v in take(raw["begin"])]
-    end = [parse_date_cell(v) for v in take(raw["end"])]
+    ids = cells("id_no")
+    begin, begin_blank = _dates(cells("begin"))
+    end, end_blank = _dates(cells("end"))
+    numeric = [isinstance(v, float | int) and not isinstance(v, bool) for v in ids]
     frame = pl.DataFrame(
         {
-            "row": take(rownos),
-            "id_raw": [_text(v) for v in ids],
-            "id_as_number": [isinstance(v, float | int) and not isinstance(v, bool) for v in ids],
-            "name_raw": [_text(v) for v in take(raw["name"])],
-            "identity_raw": [_text(v) for v in take(raw["identity"])],
-            "begin_raw": [_text(v) for v in take(raw["begin"])],
-            "begin": [d for d, _ in begin],
-            "begin_blank": [b for _, b in begin],
-            "end_raw": [_text(v) for v in take(raw["end"])],
-            "end": [d for d, _ in end],
-            "end_blank": [b for _, b in end],
-            **{f: [_text(v) for v in take(raw[f])] for f in ("township", "village", "relation", "household")},
+            "row": range(sheet.excel_row(h + 1), sheet.excel_row(h + 1) + len(data)),
+            "id_raw": _texts(ids),
+            "id_as_number": numeric,
+            "id_digits": [
+                _number_digits(v) if n else None for v, n in zip(ids, numeric, strict=True)
+            ],
+            "name_raw": _texts(cells("name")),
+            "identity_raw": _texts(cells("identity")),
+            "begin_raw": _texts(cells("begin")),
+            "begin": begin,
+            "begin_blank": begin_blank,
+            "end_raw": _texts(cells("end")),
+            "end": end,
+            "end_blank": end_blank,
+            **{f: _texts(cells(f)) for f in ("township", "village", "relation", "household")},
         },
-        schema_overrides={"begin": pl.Date, "end": pl.Date, "row": pl.Int64},
+        schema=FRAME_SCHEMA,  # explicit, so a list with no data rows has the same columns
     )
-    return frame, skipped
+    text = [c for c, t in FRAME_SCHEMA.items() if t == pl.String and c != "id_digits"]
+    frame = frame.with_columns(pl.col(text).fill_null("").str.strip_chars())
+    # A row with no ID, name or identity is blank or a footer (合计, 制表人): not a person.
+    person = (pl.col("id_raw") != "") | (pl.col("name_raw") != "") | (pl.col("identity_raw") != "")
+    skipped = frame.filter(~person)["row"].to_list()
+    return frame.filter(person), skipped
 
 
 def _check(
-    df: pl.DataFrame, cols: dict[str, int], columns: dict[str, str], dept: str | None, today: dt.date | None
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    df: pl.DataFrame,
+    cols: dict[str, int],
+    columns: dict[str, str],
+    dept: str | None,
+    today: dt.date | None,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     ids = check_ids(df["id_raw"], as_number=df["id_as_number"], today=today)
     canon = {v: canonical_identity(v) for v in df["identity_raw"].unique().to_list()}
     df = df.with_columns(
@@ -269,13 +323,19 @@ def _check(
         ids["error"].alias("id_error"),
         ids["warning"].alias("id_warning"),
         _clean_name(pl.col("name_raw")).alias("name"),
-        pl.col("identity_raw").replace_strict(canon, default=None, return_dtype=pl.String).alias("identity"),
+        pl.col("identity_raw")
+        .replace_strict(canon, default=None, return_dtype=pl.String)
+        .alias("identity"),
     )
     group = {k: g for k, (g, _d) in IDENTITIES.items()}
     pusher = {k: d for k, (_g, d) in IDENTITIES.items()}
     df = df.with_columns(
-        pl.col("identity").replace_strict(group, default=None, return_dtype=pl.String).alias("group"),
-        pl.col("identity").replace_strict(pusher, default=None, return_dtype=pl.String).alias("pusher"),
+        pl.col("identity")
+        .replace_strict(group, default=None, return_dtype=pl.String)
+        .alias("group"),
+        pl.col("identity")
+        .replace_strict(pusher, default=None, return_dtype=pl.String)
+        .alias("pusher"),
     )
     label = {f: columns.get(f, FIELD_LABEL.get(f, f)) for f in FIELD_LABEL}
     problems: list[tuple[str, str, pl.Expr, pl.Expr]] = [
@@ -303,10 +363,25 @@ def _check(
     if dept is not None:
         foreign = pl.col("pusher").is_not_null() & (pl.col("pusher") != dept)
         problems.append(
-            ("identity", "identity_raw", foreign, pl.format("「{}」由{}推送，不属于{}的名单", pl.col("identity"), pl.col("pusher"), pl.lit(dept)))
+            (
+                "identity",
+                "identity_raw",
+                foreign,
+                pl.format(
+                    "「{}」由{}推送，不属于{}的名单",
+                    pl.col("identity"),
+                    pl.col("pusher"),
+                    pl.lit(dept),
+                ),
+            )
         )
     rejects = _problems(df, problems, label)
     bad_rows = rejects["row"].unique()
+    leading_digits = pl.col("id_no").str.extract(r"^(\d*)", 1).fill_null("")
+    held = df.filter(pl.col("row").is_in(bad_rows.implode())).select(
+        "row", "id_no", pl.col("id_error").is_null().alias("id_ok"),
+        pl.coalesce("id_digits", leading_digits).alias("id_digits"), "name",
+    )  # fmt: skip
     good = df.filter(~pl.col("row").is_in(bad_rows.implode()))
     good, dup_rejects = _duplicates(good, label)
     rejects = pl.concat([rejects, dup_rejects]).sort("row", maintain_order=True)
@@ -331,14 +406,16 @@ def _check(
         sex_expr(pl.col("id_no")).alias("sex"),
         birth_expr(pl.col("id_no")).alias("birth_date"),
     )
-    return good, rejects, warnings
+    return good, rejects, warnings, held
 
 
 def _clean_name(col: pl.Expr) -> pl.Expr:
     """Spaces inside a Chinese name are typing noise; a Latin-letter name keeps single spaces."""
     s = col.str.strip_chars()
     latin = s.str.contains(r"[A-Za-z]")
-    return pl.when(latin).then(s.str.replace_all(r"\s+", " ")).otherwise(s.str.replace_all(r"\s", ""))
+    return (
+        pl.when(latin).then(s.str.replace_all(r"\s+", " ")).otherwise(s.str.replace_all(r"\s", ""))
+    )
 
 
 def _problems(df: pl.DataFrame, problems, label: dict[str, str]) -> pl.DataFrame:

@@ -64,10 +64,13 @@ def normalize_expr(col: pl.Expr) -> pl.Expr:
     return s.str.replace_all(_JUNK, "").str.to_uppercase()
 
 
+_TO_HALF = str.maketrans(dict(zip(_FULLWIDTH, _HALFWIDTH, strict=True)))
+_JUNK_RE = re.compile(_JUNK)
+
+
 def normalize_id(text: str) -> str:
     """The scalar form of `normalize_expr`."""
-    table = str.maketrans(dict(zip(_FULLWIDTH, _HALFWIDTH, strict=True)))
-    return re.sub(r"[\s\u200b\u200c\u200d\ufeff'\"`]", "", text.translate(table)).upper()
+    return _JUNK_RE.sub("", text.translate(_TO_HALF)).upper()
 
 
 def check_char_expr(id_no: pl.Expr) -> pl.Expr:
@@ -76,7 +79,9 @@ def check_char_expr(id_no: pl.Expr) -> pl.Expr:
         [id_no.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(WEIGHTS)]
     )
     index = (total % 11).cast(pl.Int64)
-    return index.replace_strict(dict(enumerate(CHECK_FOR_SUM)), default=None, return_dtype=pl.String)
+    return index.replace_strict(
+        dict(enumerate(CHECK_FOR_SUM)), default=None, return_dtype=pl.String
+    )
 
 
 def check_char(body17: str) -> str:
@@ -162,7 +167,9 @@ def _division_warnings(checked: pl.DataFrame) -> pl.Series:
     key = pl.concat_str(code, pl.lit("|"), year)
     flagged = pl.Series([f"{c}|{y}" for c, y in unknown], dtype=pl.String)
     warn = pl.when(pl.col("error").is_null() & key.is_in(flagged.implode())).then(
-        pl.format("行政区划代码 {} 在出生年份 {} 未见于国家代码表（仅提示，不影响使用）", code, year)
+        pl.format(
+            "行政区划代码 {} 在出生年份 {} 未见于国家代码表（仅提示，不影响使用）", code, year
+        )
     )
     return checked.select(warn.alias("warning")).to_series()
 

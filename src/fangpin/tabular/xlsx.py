@@ -146,8 +146,12 @@ def write_xlsx(
     tmp = path.with_name(f".{path.name}.part")
     wb = xlsxwriter.Workbook(
         str(tmp),
-        {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
-         "constant_memory": True},
+        {
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "constant_memory": True,
+        },
     )
     try:
         ws = wb.add_worksheet(sheet[:31])

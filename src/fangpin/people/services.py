@@ -1,0 +1,472 @@
+"""Verbs on the people ledger: importing a department's list, marking an upload tagged.
+
+`import_list` (RULES §6) keeps the original file, checks every row, creates the persons it
+does not know, opens, changes or confirms the department's identities, ends the department's
+identities it no longer lists on the list's date, and records the upload with its counts and
+rejected rows — all in one transaction, so a failure half-way leaves the database as it was.
+The same file uploaded twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from django.core.files import File
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from fangpin.people.areas import AreaResolver
+from fangpin.people.auditing import CHANGE, audit
+from fangpin.people.bulk import insert_rows, select_in
+from fangpin.people.models import Area, DepartmentUpload, Household, Identity, Person, UploadReject
+from fangpin.people.workdays import add_working_days
+from fangpin.tabular.deptlist import DeptList, canonical_department, read_dept_list
+
+BATCH = 2_000
+CHUNK = 5_000  # ids per IN (...) query, well below SQLite's and PostgreSQL's limits
+DEFAULT_TAGGING_DAYS = 5  # seed 001: the bureau tags pushed people within 5 working days
+# Ending more than this share of a department's open identities at once looks like a wrong
+# file (another department's list, last year's list) rather than a month's changes.
+MASS_END_SHARE = 0.5
+MASS_END_MIN = 20
+
+
+class ImportRefused(Exception):
+    """The list was not imported; the message says why and what to do. Nothing was changed."""
+
+
+@dataclass
+class ImportResult:
+    upload: DepartmentUpload
+    duplicate: bool  # the same file was imported before: nothing changed
+    message: str
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def import_list(
+    dept: str,
+    path: str | Path,
+    list_date: dt.date | None = None,
+    user: Any = None,
+    *,
+    tagging_working_days: int = DEFAULT_TAGGING_DAYS,
+    force: bool = False,
+    received_at: dt.datetime | None = None,
+) -> ImportResult:
+    """Import one department list; see the module's docstring. Raises ImportRefused or TableError."""
+    path = Path(path)
+    try:
+        dept = canonical_department(dept)
+    except ValueError as exc:
+        raise ImportRefused(str(exc)) from None
+    received_at = received_at or timezone.now()
+    list_date = list_date or timezone.localdate(received_at)
+    sha = file_sha256(path)
+    earlier = DepartmentUpload.objects.filter(sha256=sha).first()
+    if earlier is not None:
+        return ImportResult(earlier, True, _same_file_message(earlier))
+    checked = read_dept_list(path, dept)
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            upload = _new_upload(
+                dept, path, sha, list_date, user, received_at, tagging_working_days, checked, stored
+            )
+            _Merge(upload, checked, force=force).run()
+            audit(user, CHANGE, "department_upload", upload.pk, summary(upload))
+    except BaseException:
+        # The file was stored before the failure; the row that named it is gone, so is it.
+        for name in stored:
+            DepartmentUpload._meta.get_field("file").storage.delete(name)
+        raise
+    return ImportResult(upload, False, summary(upload))
+
+
+def _same_file_message(upload: DepartmentUpload) -> str:
+    when = timezone.localtime(upload.received_at).strftime("%Y-%m-%d %H:%M")
+    return (
+        f"same file as upload #{upload.pk} ({upload.department}, {upload.original_name}, "
+        f"imported {when}): nothing changed"
+    )
+
+
+def summary(upload: DepartmentUpload) -> str:
+    return (
+        f"{upload.department} list of {upload.list_date} (upload #{upload.pk}): "
+        f"{upload.rows_total} rows — {upload.rows_new} new, {upload.rows_changed} changed, "
+        f"{upload.rows_unchanged} unchanged, {upload.rows_rejected} rejected, "
+        f"{upload.rows_warned} with warnings; {upload.identities_ended} identities ended"
+        + (
+            f", {upload.identities_held} kept because their row was rejected"
+            if upload.identities_held
+            else ""
+        )
+        + f"; {upload.persons_created} new persons; tag by {upload.tagging_deadline}"
+    )
+
+
+def _new_upload(
+    dept, path, sha, list_date, user, received_at, days, checked: DeptList, stored
+) -> DepartmentUpload:
+    later = (
+        DepartmentUpload.objects.filter(department=dept, list_date__gt=list_date)
+        .order_by("-list_date")
+        .first()
+    )
+    if later is not None:
+        raise ImportRefused(
+            f"a newer {dept} list (of {later.list_date}, upload #{later.pk}) is already imported; "
+            f"importing the list of {list_date} after it would undo its changes"
+        )
+    upload = DepartmentUpload(
+        department=dept,
+        uploaded_by=user if getattr(user, "pk", None) else None,
+        received_at=received_at,
+        list_date=list_date,
+        original_name=path.name[:255],
+        sha256=sha,
+        size=path.stat().st_size,
+        sheet=checked.sheet[:64],
+        header_row=checked.header_row,
+        rows_total=checked.data_rows,
+        rows_rejected=checked.rejected_rows,
+        rows_warned=checked.warnings["row"].n_unique(),
+        tagging_deadline=add_working_days(timezone.localdate(received_at), days),
+    )
+    with open(path, "rb") as f:
+        upload.file.save(f"{sha[:12]}{path.suffix.lower()}", File(f), save=False)
+    stored.append(upload.file.name)
+    upload.save()
+    problems = [
+        UploadReject(
+            upload=upload,
+            row=r,
+            column=c[:64],
+            value=(v or "")[:255],
+            reason=why[:255],
+            level=level,
+        )
+        for frame, level in (
+            (checked.rejects, UploadReject.Level.REJECT),
+            (checked.warnings, UploadReject.Level.WARNING),
+        )
+        for r, c, v, why in frame.select("row", "column", "value", "reason").iter_rows()
+    ]
+    UploadReject.objects.bulk_create(problems, batch_size=BATCH)
+    return upload
+
+
+def persons_by_id(ids: list[str]) -> dict[str, tuple]:
+    """id_no -> (pk, name, township_id, village_id, household_id) for the ids in the ledger."""
+    rows = select_in(Person, "id_no", ids, ("id", "name", "township", "village", "household"))
+    return {id_no: tuple(rest) for id_no, *rest in rows}
+
+
+class _Households:
+    """Household files (一户一档) by number, created when a list first names one."""
+
+    def __init__(self, areas: AreaResolver) -> None:
+        self.areas = areas
+        self.known: dict[str, int] = {}
+
+    def get(self, number: str, township: Area | None, village: Area | None) -> int:
+        number = number.strip()[:32]
+        pk = self.known.get(number)
+        if pk is None:
+            hh, _ = Household.objects.get_or_create(
+                number=number, defaults={"township": township, "village": village}
+            )
+            pk = self.known[number] = hh.pk
+        return pk
+
+
+PERSON_FIELDS = (
+    "id_no",
+    "name",
+    "sex",
+    "birth_date",
+    "township",
+    "village",
+    "household",
+    "relation",
+    "source",
+    "created_at",
+    "updated_at",
+)
+
+
+def create_persons(rows: list[tuple]) -> dict[str, int]:
+    """Insert persons given as tuples in the order of PERSON_FIELDS (checked, not yet in the
+    ledger); returns id_no -> pk."""
+    if not rows:
+        return {}
+    # New rows get ids above the largest before; read those back rather than look each up.
+    top = Person.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    insert_rows(Person, PERSON_FIELDS, rows)
+    wanted = {r[0] for r in rows}
+    out = {
+        id_no: pk
+        for id_no, pk in Person.objects.filter(pk__gt=top)
+        .values_list("id_no", "pk")
+        .iterator(chunk_size=BATCH)
+        if id_no in wanted
+    }
+    if len(out) != len(wanted):
+        raise RuntimeError("new persons were not found after they were inserted")
+    return out
+
+
+class _Merge:
+    """Applies a checked list to the ledger inside the caller's transaction."""
+
+    def __init__(self, upload: DepartmentUpload, checked: DeptList, *, force: bool):
+        self.upload, self.checked, self.force = upload, checked, force
+        self.dept, self.list_date = upload.department, upload.list_date
+        self.warnings: list[UploadReject] = []
+
+    def run(self) -> None:
+        good = self.checked.good
+        person_of = self._persons(good)
+        seen = self._identities(good, person_of)
+        self._end_unlisted(seen, person_of)
+        if self.warnings:
+            UploadReject.objects.bulk_create(self.warnings, batch_size=BATCH)
+            warned = set(self.checked.warnings["row"].to_list()) | {w.row for w in self.warnings}
+            self.upload.rows_warned = len(warned)
+        self.upload.save()
+
+    # --- persons -------------------------------------------------------------------------
+
+    def _persons(self, good: pl.DataFrame) -> dict[str, int]:
+        rows = good.unique("id_no", keep="first", maintain_order=True).select(
+            "row",
+            "id_no",
+            "name",
+            "sex",
+            "birth_date",
+            "township",
+            "village",
+            "relation",
+            "household",
+        )
+        known = persons_by_id(rows["id_no"].to_list())
+        areas = AreaResolver()
+        households = _Households(areas)
+        places: dict[tuple[str, str], tuple[Area | None, Area | None]] = {}
+        now = timezone.now()
+        source = f"{self.dept}名单#{self.upload.pk}"[:64]
+        new: list[tuple] = []
+        fill: list[Person] = []
+        for row, id_no, name, sex, birth, town, village, relation, hh in rows.iter_rows():
+            place = places.get((town, village))
+            if place is None:  # a county has a few hundred villages: resolve each pair once
+                t = areas.township(town) if town else None
+                place = places[(town, village)] = (
+                    t,
+                    areas.village(t, village) if village else None,
+                )
+            t, v = place
+            h = households.get(hh, t, v) if hh else None
+            if id_no not in known:
+                new.append((
+                    id_no, name[:64], sex, birth, t.pk if t else None, v.pk if v else None, h,
+                    relation[:16], source, now, now,
+                ))  # fmt: skip
+                continue
+            pk, ledger_name, town_id, village_id, hh_id = known[id_no]
+            if ledger_name != name:
+                self.warnings.append(UploadReject(
+                    upload=self.upload, row=row, column=self.checked.columns.get("name", "姓名"),
+                    value=name, reason=f"姓名与台账不一致（台账为「{ledger_name}」），台账未改动",
+                    level=UploadReject.Level.WARNING,
+                ))  # fmt: skip
+            # Fill what the ledger lacks from the list; a differing township, village or
+            # household is left for the bureau, since departments may disagree.
+            town_fill = town_id is None and t is not None
+            village_fill = village_id is None and v is not None and town_id in (None, t.pk)
+            hh_fill = hh_id is None and h is not None
+            if town_fill or village_fill or hh_fill:
+                fill.append(Person(
+                    pk=pk, township_id=t.pk if town_fill else town_id,
+                    village_id=v.pk if village_fill else village_id,
+                    household_id=h if hh_fill else hh_id, updated_at=now,
+                ))  # fmt: skip
+        out = {id_no: rec[0] for id_no, rec in known.items()}
+        out.update(create_persons(new))
+        if fill:
+            Person.objects.bulk_update(
+                fill, ["township", "village", "household", "updated_at"], batch_size=BATCH
+            )
+        self.upload.persons_created = len(new)
+        return out
+
+    # --- identities ------------------------------------------------------------------------
+
+    def _latest(self) -> dict[tuple[int, str], tuple]:
+        """(person, identity) -> (pk, begin, end, ended_by) of the latest spell this department pushes."""
+        rows = (
+            Identity.objects.filter(department=self.dept)
+            .order_by("begin", "pk")
+            .values_list("person_id", "name", "pk", "begin", "end", "ended_by_id")
+        )
+        return {(person, name): rest for person, name, *rest in rows.iterator(chunk_size=BATCH)}
+
+    def _identities(self, good: pl.DataFrame, person_of: dict[str, int]) -> set[tuple[int, str]]:
+        latest = self._latest()
+        now = timezone.now()
+        new: list[tuple] = []
+        changed: list[Identity] = []
+        unchanged = 0
+        seen: set[tuple[int, str]] = set()
+        for id_no, name, group, begin, end in good.select(
+            "id_no", "identity", "group", "begin", "end"
+        ).iter_rows():
+            key = (person_of[id_no], name)
+            seen.add(key)
+            spell = latest.get(key)
+            # A person listed again after an exit starts a new spell; otherwise the list's
+            # dates are the department's current word on the spell.
+            if spell is None or (spell[2] is not None and begin is not None and begin > spell[2]):
+                # Without a begin column the list's date stands in (or the exit, if earlier).
+                first = begin or (min(self.list_date, end) if end else self.list_date)
+                new.append((key[0], name, group, self.dept, first, end, self.upload.pk, now, now))
+                continue
+            pk, old_begin, old_end, ended_by = spell
+            begin = begin or old_begin
+            if (old_begin, old_end, ended_by) == (begin, end, None) or (
+                end is not None and end < begin
+            ):
+                # Unchanged — or an exit before the ledger's begin, which a list without begin
+                # dates cannot correct; the spell stays as it is for the bureau to look at.
+                unchanged += 1
+                continue
+            changed.append(Identity(pk=pk, begin=begin, end=end, ended_by_id=None, updated_at=now))
+        fields = (
+            "person",
+            "name",
+            "group",
+            "department",
+            "begin",
+            "end",
+            "source_upload",
+            "created_at",
+            "updated_at",
+        )
+        insert_rows(Identity, fields, new)
+        if changed:
+            Identity.objects.bulk_update(
+                changed, ["begin", "end", "ended_by", "updated_at"], batch_size=BATCH
+            )
+        self.upload.rows_new, self.upload.rows_changed, self.upload.rows_unchanged = (
+            len(new),
+            len(changed),
+            unchanged,
+        )
+        return seen
+
+    def _end_unlisted(self, seen: set[tuple[int, str]], person_of: dict[str, int]) -> None:
+        """Dynamic adjustment (动态调整): an open spell the department no longer lists ends on
+        the list's date — unless the person's row was rejected, since a typo must not cost
+        anyone their identity; that spell waits for the corrected list."""
+        d = self.list_date
+        open_spells = Identity.objects.filter(
+            Q(end__isnull=True) | Q(end__gt=d), department=self.dept, begin__lte=d
+        )
+        total_open = 0
+        candidates: list[tuple[int, int]] = []
+        for pk, person, name in open_spells.values_list("pk", "person_id", "name").iterator(
+            chunk_size=BATCH
+        ):
+            total_open += 1
+            if (person, name) not in seen:
+                candidates.append((pk, person))
+        held_people = self._held_people(person_of, {person for _pk, person in candidates})
+        ending = [pk for pk, person in candidates if person not in held_people]
+        if self.checked.good.height == 0 and ending and not self.force:
+            raise ImportRefused(
+                f"the list has no usable row and would end all {len(ending)} of {self.dept}'s open "
+                "identities; nothing was imported (import with force if the department has nobody left)"
+            )
+        if (
+            not self.force
+            and len(ending) >= MASS_END_MIN
+            and len(ending) > MASS_END_SHARE * total_open
+        ):
+            raise ImportRefused(
+                f"this list would end {len(ending)} of {self.dept}'s {total_open} open identities; "
+                "is it the right department's current list? (import with force to confirm)"
+            )
+        now = timezone.now()
+        for i in range(0, len(ending), CHUNK):
+            Identity.objects.filter(pk__in=ending[i : i + CHUNK]).update(
+                end=d, ended_by=self.upload, updated_at=now
+            )
+        self.upload.identities_ended = len(ending)
+        self.upload.identities_held = len(candidates) - len(ending)
+
+    def _held_people(self, person_of: dict[str, int], candidates: set[int]) -> set[int]:
+        """Persons among `candidates` that a rejected row seems to mean: the same valid ID, or
+        for an ID we could not read, the same name and the same division code and birth date."""
+        held = self.checked.held
+        if held is None or held.height == 0 or not candidates:
+            return set()
+        by_id: dict[str, int] = {}
+        by_name: dict[str, list[tuple[int, str]]] = {}
+        wanted = sorted(candidates)
+        for i in range(0, len(wanted), CHUNK):
+            for pk, id_no, name in Person.objects.filter(pk__in=wanted[i : i + CHUNK]).values_list(
+                "pk", "id_no", "name"
+            ):
+                by_id[id_no] = pk
+                by_name.setdefault(name, []).append((pk, id_no))
+        out: set[int] = set()
+        for id_no, id_ok, digits, name in held.select(
+            "id_no", "id_ok", "id_digits", "name"
+        ).iter_rows():
+            if id_ok:
+                if id_no in by_id:
+                    out.add(by_id[id_no])
+                continue
+            for pk, pid in by_name.get(name, ()):
+                if len(digits) < 14 or pid[:14] == digits[:14]:
+                    out.add(pk)
+        return out
+
+
+def mark_tagged(
+    upload: DepartmentUpload, user: Any = None, when: dt.datetime | None = None
+) -> DepartmentUpload:
+    """Record that the bureau has tagged the upload's people in the insurance system."""
+    with transaction.atomic():
+        upload = DepartmentUpload.objects.select_for_update().get(pk=upload.pk)
+        if upload.tagged_at is None:
+            upload.tagged_at = when or timezone.now()
+            upload.tagged_by = user if getattr(user, "pk", None) else None
+            upload.save(update_fields=["tagged_at", "tagged_by"])
+            audit(
+                user,
+                CHANGE,
+                "department_upload",
+                upload.pk,
+                f"{upload.department} {upload.list_date} 名单已标识",
+            )
+    return upload
+
+
+def overdue_uploads(today: dt.date | None = None):
+    """Uploads not tagged by their deadline (RULES §6: within 5 working days)."""
+    today = today or timezone.localdate()
+    return DepartmentUpload.objects.filter(tagged_at__isnull=True, tagging_deadline__lt=today)

@@ -1,0 +1,1 @@
+"""Reports: dashboard figures, statistics, Excel reports. For now only the dashboard stub."""

@@ -1,0 +1,165 @@
+"""Figures for the home page.
+
+A stub: what exists today (the region pack in use, accounts, login activity) is computed here;
+every figure another module will supply is listed with `pending=True` and a TODO naming where
+it comes from, so the page's layout is settled before the figures are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from fangpin.accounts.access import area_scope, role_of
+from fangpin.accounts.roles import ALL_ROLES, Role
+
+# Roles that see county-wide figures and charts on the home page.
+DASHBOARD_ROLES = frozenset({Role.LEADER, Role.COUNTY, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    value: str
+    note: str = ""
+    pending: bool = False  # the module that computes it is not built yet
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    id: str
+    name: str
+    region: str
+    seed: str | None
+    error: str = ""
+
+
+@dataclass
+class Dashboard:
+    pack: PackInfo
+    figures: list[Figure] = field(default_factory=list)
+    charts: list[dict[str, Any]] = field(default_factory=list)
+    county_wide: bool = False
+
+
+def pack_in_use() -> PackInfo:
+    """The county's region pack (settings.FANGPIN_POLICY); a broken pack is shown, not raised,
+    so the home page still opens and says what is wrong."""
+    from fangpin.policy.registry import load_pack
+    from fangpin.policy.source import PackError
+
+    pack_id = settings.FANGPIN_POLICY
+    try:
+        pack = load_pack(pack_id)
+    except PackError as exc:
+        return PackInfo(pack_id, pack_id, "", None, error=str(exc))
+    return PackInfo(pack.id, pack.name, pack.region, pack.seed)
+
+
+def user_counts() -> dict[str, int]:
+    """Active accounts per role, every role present (0 when none)."""
+    rows = (
+        get_user_model()
+        .objects.filter(is_active=True, profile__isnull=False)
+        .values("profile__role")
+        .annotate(n=Count("id"))
+    )
+    counts = dict.fromkeys(ALL_ROLES, 0)
+    for row in rows:
+        counts[row["profile__role"]] = row["n"]
+    return counts
+
+
+def login_activity(
+    days: int = 14, today: dt.date | None = None
+) -> tuple[list[str], list[int], list[int]]:
+    """(day labels, successful logins, failed logins) for the last `days` days."""
+    from fangpin import audit
+    from fangpin.audit.models import AuditEntry
+
+    today = today or timezone.localdate()
+    first = today - dt.timedelta(days=days - 1)
+    start = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
+    rows = (
+        AuditEntry.objects.filter(at__gte=start, action__in=[audit.LOGIN, audit.LOGIN_FAILED])
+        .annotate(day=TruncDate("at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(
+            ok=Count("id", filter=Q(action=audit.LOGIN)),
+            failed=Count("id", filter=Q(action=audit.LOGIN_FAILED)),
+        )
+    )
+    by_day = {r["day"]: (r["ok"], r["failed"]) for r in rows}
+    labels, ok, failed = [], [], []
+    for i in range(days):
+        day = first + dt.timedelta(days=i)
+        labels.append(f"{day.month}/{day.day}")
+        o, f = by_day.get(day, (0, 0))
+        ok.append(o)
+        failed.append(f)
+    return labels, ok, failed
+
+
+def dashboard(user: Any, today: dt.date | None = None) -> Dashboard:
+    """The home page's figures for `user`, within the user's area."""
+    role = role_of(user)
+    scope = area_scope(user)  # None: the county; else the township the figures are limited to
+    board = Dashboard(pack=pack_in_use(), county_wide=role in DASHBOARD_ROLES)
+    where = "本乡镇" if scope else "全县"
+    # TODO(people): persons in the special population (特殊人群在册人数) within `scope`.
+    board.figures.append(Figure(f"{where}特殊人群在册", "—", "人员台账接入后显示", pending=True))
+    # TODO(enrollment): enrollment rate of the special population for the current year.
+    board.figures.append(Figure(f"{where}参保率", "—", "参保监测接入后显示", pending=True))
+    # TODO(claims): fund payments this year, integer fen, shown with fen_to_yuan.
+    board.figures.append(Figure(f"{where}本年医保支付", "—", "结算接入后显示（元）", pending=True))
+    # TODO(warnings): open warning cases (待处置预警) and those past their deadline.
+    board.figures.append(Figure(f"{where}待处置预警", "—", "预警接入后显示", pending=True))
+    if not board.county_wide:
+        return board
+
+    counts = user_counts()
+    board.figures.insert(
+        0,
+        Figure(
+            "在用账户", str(sum(counts.values())), "、".join(f"{r} {n}" for r, n in counts.items())
+        ),
+    )
+    board.charts.append(
+        {
+            "id": "chart-users",
+            "type": "bar",
+            "title": "各角色账户数",
+            "unit": "人",
+            "labels": list(counts),
+            "series": [{"name": "账户", "values": list(counts.values())}],
+        }
+    )
+    labels, ok, failed = login_activity(today=today)
+    board.charts.append(
+        {
+            "id": "chart-logins",
+            "type": "line",
+            "title": "近 14 天登录次数",
+            "unit": "次",
+            "labels": labels,
+            "series": [{"name": "成功登录", "values": ok}],
+        }
+    )
+    board.charts.append(
+        {
+            "id": "chart-login-outcomes",
+            "type": "stacked",
+            "title": "近 14 天登录结果",
+            "unit": "次",
+            "labels": labels,
+            "series": [{"name": "成功", "values": ok}, {"name": "失败", "values": failed}],
+        }
+    )
+    return board

@@ -2,7 +2,8 @@
 
 import datetime as dt
 
-from fangpin.people.workdays import add_working_days, is_workday
+from fangpin.engine.workdays import add_working_days_or_weekdays as add_working_days
+from fangpin.engine.workdays import is_workday
 
 
 def test_holidays_are_skipped_and_adjusted_saturdays_count():

@@ -103,6 +103,27 @@ def add_working_days(start: dt.date, n: int) -> dt.date:
     return cal.first + dt.timedelta(days=j)
 
 
+def add_working_days_or_weekdays(start: dt.date, n: int) -> dt.date:
+    """Like `add_working_days`, but past the published calendar Monday–Friday stand in.
+
+    For bookkeeping deadlines that must never stop an import (a department list received in
+    late December): a best guess there beats refusing the list. Warning deadlines use the strict
+    `add_working_days`.
+    """
+    try:
+        return add_working_days(start, n)
+    except CalendarRangeError:
+        pass
+    cal = _calendar()
+    day, left = _as_date(start), n
+    while left > 0:
+        day += dt.timedelta(days=1)
+        known = cal.first <= day <= dt.date(cal.last_year, 12, 31)
+        if (is_workday(day) if known else day.weekday() < 5):
+            left -= 1
+    return day
+
+
 def add_calendar_days(start: dt.date, n: int) -> dt.date:
     """`start` plus N calendar days (holidays count like any other day)."""
     if n < 0:
@@ -131,6 +152,7 @@ __all__ = [
     "CalendarRangeError",
     "add_calendar_days",
     "add_working_days",
+    "add_working_days_or_weekdays",
     "deadline",
     "is_workday",
     "known_years",

@@ -21,11 +21,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from fangpin.engine.workdays import add_working_days_or_weekdays as add_working_days
 from fangpin.people.areas import AreaResolver
 from fangpin.people.auditing import CHANGE, audit
 from fangpin.people.bulk import insert_rows, select_in
 from fangpin.people.models import Area, DepartmentUpload, Household, Identity, Person, UploadReject
-from fangpin.people.workdays import add_working_days
 from fangpin.tabular.deptlist import DeptList, canonical_department, read_dept_list
 
 BATCH = 2_000

@@ -4,30 +4,9 @@ the web application with Django's own server (static files included)."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-
-def setup_django(*, migrate: bool = True) -> bool:
-    """Configure Django (fangpin.site.settings unless another module is named) and apply any
-    migrations the database lacks; True if some were applied."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fangpin.site.settings")
-    import django
-    from django.apps import apps
-
-    if not apps.ready:
-        django.setup()
-    if not migrate:
-        return False
-    from django.core.management import call_command
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    executor = MigrationExecutor(connection)
-    if not executor.migration_plan(executor.loader.graph.leaf_nodes()):
-        return False
-    call_command("migrate", verbosity=0, interactive=False)
-    return True
+from fangpin.people.bootstrap import setup_django
 
 
 def register(sub) -> None:

@@ -33,7 +33,7 @@ def generate_password(length: int = 14) -> str:
 
 def cmd_create_user(args: argparse.Namespace) -> int:
     from fangpin.cli import UsageError
-    from fangpin.commands.serve import setup_django
+    from fangpin.people.bootstrap import setup_django
 
     setup_django()
     from django.contrib.auth.models import User

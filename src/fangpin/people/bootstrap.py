@@ -5,17 +5,16 @@ from __future__ import annotations
 import os
 
 
-def setup_django(*, migrate: bool = True) -> None:
+def setup_django(*, migrate: bool = True) -> bool:
     """Configure Django (fangpin.site.settings unless another module is named) and, so that a
-    fresh machine just works, apply any migrations the database lacks."""
+    fresh machine just works, apply any migrations the database lacks; True if some were."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fangpin.site.settings")
     import django
     from django.apps import apps
 
     if not apps.ready:
         django.setup()
-    if migrate:
-        migrate_if_needed()
+    return migrate_if_needed() if migrate else False
 
 
 def migrate_if_needed() -> bool:

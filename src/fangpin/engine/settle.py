@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -48,10 +48,23 @@ class Accumulators:
         return cls(**{n: int(row[i]) for i, n in enumerate(k.ACC_NAMES)})
 
 
-@dataclass
 class BatchResult:
-    claims: pl.DataFrame  # input order: the claim columns, the results, group
-    accumulators: pl.DataFrame = field(default_factory=pl.DataFrame)  # psn_no, year, ACC_NAMES
+    """Settled claims (input order: the claim columns, the results, group) and, built on first
+    use, each person-year's accumulators after its last claim (psn_no, year, ACC_NAMES)."""
+
+    def __init__(self, claims: pl.DataFrame, acc: np.ndarray, seg_psn: pl.Series, seg_year: np.ndarray):
+        self.claims = claims
+        self._acc, self._seg_psn, self._seg_year = acc, seg_psn, seg_year
+        self._frame: pl.DataFrame | None = None
+
+    @property
+    def accumulators(self) -> pl.DataFrame:
+        if self._frame is None:
+            self._frame = pl.DataFrame(
+                {"psn_no": self._seg_psn, "year": self._seg_year}
+                | {name: self._acc[:, i] for i, name in enumerate(k.ACC_NAMES)}
+            )
+        return self._frame
 
 
 _compiled_cache: dict[tuple[str, str], Compiled] = {}
@@ -170,8 +183,8 @@ def settle_batch(
     _fill_masks(claims, identities, order, cm)
     clock.lap("groups")
     acc = np.zeros((len(order.seg_starts), k.N_ACC), dtype=np.int64)
-    seg_psn = claims["psn_no"].gather(perm[order.seg_starts])
     seg_year = order.years[order.seg_starts]
+    seg_psn = claims["psn_no"].gather(perm[order.seg_starts])
     if initial:
         for s, (p, y) in enumerate(zip(seg_psn.to_list(), seg_year.tolist(), strict=True)):
             if (p, y) in initial:
@@ -191,12 +204,7 @@ def settle_batch(
     k.rows_to_columns(rows, cols)
     frame = _result_frame(claims, cols)
     clock.lap("assemble")
-    return BatchResult(
-        claims=frame,
-        accumulators=pl.DataFrame(
-            {"psn_no": seg_psn, "year": seg_year} | {name: acc[:, i] for i, name in enumerate(k.ACC_NAMES)}
-        ),
-    )
+    return BatchResult(frame, acc, seg_psn, seg_year)
 
 
 class _Clock:

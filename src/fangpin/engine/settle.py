@@ -52,16 +52,16 @@ class BatchResult:
     """Settled claims (input order: the claim columns, the results, group) and, built on first
     use, each person-year's accumulators after its last claim (psn_no, year, ACC_NAMES)."""
 
-    def __init__(self, claims: pl.DataFrame, acc: np.ndarray, seg_psn: pl.Series, seg_year: np.ndarray):
+    def __init__(self, claims: pl.DataFrame, acc: np.ndarray, seg_rows: np.ndarray, seg_year: np.ndarray):
         self.claims = claims
-        self._acc, self._seg_psn, self._seg_year = acc, seg_psn, seg_year
+        self._acc, self._seg_rows, self._seg_year = acc, seg_rows, seg_year
         self._frame: pl.DataFrame | None = None
 
     @property
     def accumulators(self) -> pl.DataFrame:
         if self._frame is None:
             self._frame = pl.DataFrame(
-                {"psn_no": self._seg_psn, "year": self._seg_year}
+                {"psn_no": self.claims["psn_no"].gather(self._seg_rows), "year": self._seg_year}
                 | {name: self._acc[:, i] for i, name in enumerate(k.ACC_NAMES)}
             )
         return self._frame
@@ -184,8 +184,9 @@ def settle_batch(
     clock.lap("groups")
     acc = np.zeros((len(order.seg_starts), k.N_ACC), dtype=np.int64)
     seg_year = order.years[order.seg_starts]
-    seg_psn = claims["psn_no"].gather(perm[order.seg_starts])
+    seg_rows = perm[order.seg_starts]  # the input row of each person-year's first claim
     if initial:
+        seg_psn = claims["psn_no"].gather(seg_rows)
         for s, (p, y) in enumerate(zip(seg_psn.to_list(), seg_year.tolist(), strict=True)):
             if (p, y) in initial:
                 acc[s] = initial[(p, y)].as_array()
@@ -204,7 +205,7 @@ def settle_batch(
     k.rows_to_columns(rows, cols)
     frame = _result_frame(claims, cols)
     clock.lap("assemble")
-    return BatchResult(frame, acc, seg_psn, seg_year)
+    return BatchResult(frame, acc, seg_rows, seg_year)
 
 
 class _Clock:

@@ -84,7 +84,7 @@ def _duplicates(ids: pl.Series) -> pl.Series:
     clash = np.unique(s[1:][s[1:] == s[:-1]])
     if len(clash) == 0:
         return pl.Series(np.zeros(len(ids), dtype=bool))
-    candidate = h.is_in(pl.Series(clash))
+    candidate = pl.Series(np.isin(h.to_numpy(), clash))
     later = pl.Series(np.zeros(len(ids), dtype=bool))
     idx = np.flatnonzero(candidate.to_numpy())
     seen_before = ~ids.gather(idx).is_first_distinct()
@@ -129,7 +129,7 @@ def validate_claims(raw: pl.DataFrame, file: str = "claims", row0: int = 2, *, s
     dup_rejects = None
     if again.any():
         dups = good.filter(again)
-        firsts = good.filter(~again & pl.col("setl_id").is_in(dups["setl_id"])).select("setl_id", pl.col("row").alias("_first"))
+        firsts = good.filter(~again & pl.col("setl_id").is_in(dups["setl_id"].implode())).select("setl_id", pl.col("row").alias("_first"))
         dup_rejects = _rejects(dups.join(firsts, on="setl_id", how="left"), "setl_id", file, pl.format("setl_id: duplicate of row {}", "_first"))
         good = good.filter(~again)
     parts = [r for r in (rejects, scope, dup_rejects) if r is not None and r.height]

@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from bench.data import write
-from fangpin.engine.settle import compiled, settle_batch
+from fangpin.engine.settle import settle_batch
 from fangpin.policy.groups import GROUP_BIT, IDENTITIES
 from fangpin.policy.registry import load_pack
 from fangpin.tabular.claims import read_claims, read_identities

@@ -215,3 +215,42 @@ class NewbornItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.birth_date}"
+
+
+class Finding(models.TextChoices):
+    """What a township found when it went to see an un-enrolled person."""
+
+    MOBILISED = "已动员参保", "已动员参保"
+    OTHER_PROVINCE = "外省参保", "外省参保"
+    DEATH = "死亡", "死亡"
+    PRISON = "服刑", "服刑"
+    REFUSED = "拒绝参保", "拒绝参保"
+    OTHER = "其他", "其他"
+
+
+class UnenrolledFeedback(models.Model):
+    """A township's feedback on an un-enrolled item. It never closes the item: only the next
+    reconciliation does, once the records show the person enrolled (or dead, or in prison) —
+    feedback says what to expect there and why the item may stay open."""
+
+    item = models.ForeignKey(
+        UnenrolledItem, verbose_name="未参保人员", on_delete=models.PROTECT, related_name="feedback"
+    )
+    finding = models.CharField("核查情况", max_length=8, choices=Finding.choices)
+    note = models.CharField("说明", max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="反馈人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("反馈时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "未参保核查反馈"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} {self.finding}"

@@ -113,10 +113,10 @@ def dashboard(user: Any, today: dt.date | None = None) -> Dashboard:
     scope = area_scope(user)  # None: the county; else the township the figures are limited to
     board = Dashboard(pack=pack_in_use(), county_wide=role in DASHBOARD_ROLES)
     where = "本乡镇" if scope else "全县"
-    # TODO(people): persons in the special population (特殊人群在册人数) within `scope`.
-    board.figures.append(Figure(f"{where}特殊人群在册", "—", "人员台账接入后显示", pending=True))
-    # TODO(enrollment): enrollment rate of the special population for the current year.
-    board.figures.append(Figure(f"{where}参保率", "—", "参保监测接入后显示", pending=True))
+    # People ledger: the special population by group; department lists past their tagging deadline.
+    people_figures(board, user, where, today or timezone.localdate())
+    # Enrollment: the special population's rate at the latest reconciliation; open items.
+    enrollment_figures(board, user, where)
     # TODO(claims): fund payments this year, integer fen, shown with fen_to_yuan.
     board.figures.append(Figure(f"{where}本年医保支付", "—", "结算接入后显示（元）", pending=True))
     # TODO(warnings): open warning cases (待处置预警) and those past their deadline.
@@ -163,3 +163,90 @@ def dashboard(user: Any, today: dt.date | None = None) -> Dashboard:
         }
     )
     return board
+
+
+# --- figures from the people ledger and enrollment monitoring ----------------------------------
+
+
+def _groups_order(on: dt.date) -> tuple[str, ...]:
+    from fangpin.policy.groups import DEFAULT_ORDER
+    from fangpin.policy.registry import load_pack
+    from fangpin.policy.source import PackError
+
+    try:
+        return load_pack(settings.FANGPIN_POLICY).policy_at(on).groups_order
+    except PackError:
+        return DEFAULT_ORDER
+
+
+def people_figures(board: Dashboard, user: Any, where: str, today: dt.date) -> None:
+    """特殊人群在册 (persons with an identity active today, by their first group) and, for those
+    who see department lists, the lists not tagged by their deadline."""
+    from fangpin.people.access import UPLOAD_LIST_ROLES, special_population, visible_uploads
+    from fangpin.people.services import overdue_uploads
+
+    counts = special_population(user, today, _groups_order(today))
+    total = sum(counts.values())
+    note = "、".join(f"{g} {n}" for g, n in counts.items() if n) or "台账中暂无特殊人群"
+    board.figures.append(Figure(f"{where}特殊人群在册", f"{total:,}", note))
+    if role_of(user) in UPLOAD_LIST_ROLES:
+        late = overdue_uploads(today).filter(pk__in=visible_uploads(user).values("pk")).count()
+        board.figures.append(
+            Figure("逾期未标识名单", str(late), "部门推送名单应在 5 个工作日内完成标识")
+        )
+    if board.county_wide and total:
+        shown = {g: n for g, n in counts.items() if n}
+        board.charts.append(
+            {
+                "id": "chart-special-groups",
+                "type": "bar",
+                "title": "特殊人群分类人数",
+                "unit": "人",
+                "labels": list(shown),
+                "series": [{"name": "人数", "values": list(shown.values())}],
+            }
+        )
+
+
+def enrollment_figures(board: Dashboard, user: Any, where: str) -> None:
+    """参保率 of the special population at the latest reconciliation (within the user's area),
+    the open un-enrolled items and, for the county, the rate of each township."""
+    from fangpin.enrollment.access import latest_run, open_item_count, run_summary
+    from fangpin.site.templatetags.fangpin_tags import percent
+
+    run = latest_run()
+    if run is None:
+        board.figures.append(Figure(f"{where}参保率", "—", "尚未运行参保核对"))
+        board.figures.append(Figure(f"{where}未参保待清零", str(open_item_count(user)), ""))
+        return
+    summary = run_summary(user, run)
+    rate = summary.total["rate"] if summary.total else None
+    board.figures.append(
+        Figure(f"{where}参保率", percent(rate), f"{run.year} 年度特殊人群，{run.as_of} 核对")
+    )
+    board.figures.append(
+        Figure(
+            f"{where}未参保待清零",
+            str(open_item_count(user, run.year)),
+            f"{run.year} 年度推送乡镇、尚未清零的人数",
+        )
+    )
+    if board.county_wide and summary.by_township:
+        towns = summary.by_township
+        board.charts.append(
+            {
+                "id": "chart-enrollment-rate",
+                "type": "bar",
+                "title": f"{run.year} 年度各乡镇特殊人群参保率",
+                "unit": "%",
+                "labels": [r["township"] for r in towns],
+                "series": [
+                    {
+                        "name": "参保率",
+                        "values": [
+                            round(100 * r["rate"], 2) if r["rate"] is not None else 0 for r in towns
+                        ],
+                    }
+                ],
+            }
+        )

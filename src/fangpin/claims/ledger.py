@@ -1,0 +1,158 @@
+"""From ledger rows to the engine's frames and back, and what a claim adds to its person-year.
+
+The engine takes the validated frames of `fangpin.tabular.claims`; the online API and the
+monthly batch build the same frames from database rows here (validating a file would cost
+milliseconds a claim for nothing: the API's schema has checked every field already). A test
+pins these schemas to `validate_claims`/`validate_identities` output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from fangpin.engine import kernel as k
+from fangpin.engine.params import EPOCH
+from fangpin.engine.settle import Accumulators, compiled
+from fangpin.policy.groups import GROUP_BIT
+from fangpin.policy.registry import Pack
+
+CLAIM_SCHEMA: dict[str, Any] = {
+    "row": pl.UInt32,
+    "setl_id": pl.String,
+    "psn_no": pl.String,
+    "setl_date": pl.Date,
+    "med_type": pl.Int16,
+    "hosp_lv": pl.Int16,
+    "in_province": pl.Int16,
+    "referral": pl.Int16,
+    "medfee_sumamt": pl.Int64,
+    "fulamt_ownpay_amt": pl.Int64,
+    "overlmt_selfpay": pl.Int64,
+    "preselfpay_amt": pl.Int64,
+    "kind": pl.Int8,
+    "inscp_scp_amt": pl.Int64,
+}
+IDENTITY_SCHEMA: dict[str, Any] = {
+    "row": pl.UInt32,
+    "psn_no": pl.String,
+    "psn_idet_type": pl.String,
+    "group_bit": pl.Int64,
+    "begndate": pl.Date,
+    "enddate": pl.Date,
+}
+
+
+def kind_of(med_type: int) -> int:
+    """RULES §3: 11 general outpatient, 14 chronic, everything else (21, 23, 24, 52) inpatient."""
+    return k.OUTPATIENT if med_type == 11 else k.CHRONIC if med_type == 14 else k.INPATIENT
+
+
+def claim_frame(claims: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
+    """Claims (dicts or objects' __dict__ with the model's field names, amounts in fen) as the
+    engine's validated claims frame. The frame's psn_no is the person key: the engine groups a
+    person's year by it."""
+    cols: dict[str, list] = {name: [] for name in CLAIM_SCHEMA}
+    for i, c in enumerate(claims):
+        cols["row"].append(i)
+        cols["setl_id"].append(c["setl_id"])
+        cols["psn_no"].append(c["person_key"])
+        cols["setl_date"].append(c["setl_date"])
+        cols["med_type"].append(c["med_type"])
+        cols["hosp_lv"].append(c["hosp_lv"])
+        cols["in_province"].append(int(c["in_province"]))
+        cols["referral"].append(int(c["referral"]))
+        for name in (
+            "medfee_sumamt",
+            "fulamt_ownpay_amt",
+            "overlmt_selfpay",
+            "preselfpay_amt",
+            "inscp_scp_amt",
+        ):
+            cols[name].append(c[name])
+        cols["kind"].append(kind_of(c["med_type"]))
+    return pl.DataFrame(cols, schema=CLAIM_SCHEMA)
+
+
+def identity_frame(rows: Iterable[tuple[str, str, str, dt.date, dt.date | None]]) -> pl.DataFrame:
+    """(person key, identity name, group, begin, end) rows as the engine's identities frame.
+
+    An identity whose group the rules do not know carries no bit and is left out, as the file
+    validation would reject it.
+    """
+    cols: dict[str, list] = {name: [] for name in IDENTITY_SCHEMA}
+    for key, name, group, begin, end in rows:
+        bit = GROUP_BIT.get(group)
+        if bit is None:
+            continue
+        cols["row"].append(len(cols["row"]))
+        cols["psn_no"].append(key)
+        cols["psn_idet_type"].append(name)
+        cols["group_bit"].append(bit)
+        cols["begndate"].append(begin)
+        cols["enddate"].append(end)
+    return pl.DataFrame(cols, schema=IDENTITY_SCHEMA)
+
+
+def active_identities(
+    rows: Iterable[tuple[str, str, str, dt.date, dt.date | None]], date: dt.date
+) -> tuple[int, list[str]]:
+    """The group bits and identity names active on `date` (RULES §1)."""
+    mask, names = 0, set()
+    for _key, name, group, begin, end in rows:
+        if begin <= date and (end is None or date <= end) and group in GROUP_BIT:
+            mask |= GROUP_BIT[group]
+            names.add(name)
+    return mask, sorted(names)
+
+
+def reassist_counts(pack: Pack, date: dt.date, in_province: bool, referral: bool) -> bool:
+    """Whether a claim's remaining base counts toward tier 4 (the pack's conditions, seed 002).
+    Mirrors the kernel: with no conditions every 14/21 claim counts."""
+    comp = compiled(pack)
+    v = int(comp.version_of(np.array([(date - EPOCH).days]))[0])
+    need_prov = comp.basic[v, k.B_T4_INPROV] != 0
+    need_ref = comp.basic[v, k.B_T4_REFERRAL] != 0
+    return (not need_prov or bool(in_province)) and (not need_ref or bool(referral))
+
+
+def contribution(pack: Pack, claim: Mapping[str, Any], amounts: Mapping[str, int]) -> np.ndarray:
+    """What one claim with these tier amounts adds to its person-year's accumulators.
+
+    Every accumulator is a sum over the year's claims (kernel.settle_range), so the year's row
+    is the sum of its claims' contributions: that is what makes a cancellation an exact
+    subtraction and the stored row checkable against the claims.
+    """
+    out = np.zeros(k.N_ACC, dtype=np.int64)
+    hifp = amounts["hifp_pay"]
+    if kind_of(claim["med_type"]) == k.OUTPATIENT:
+        out[k.ACC_PAID11] = hifp
+        return out
+    inscp = claim["inscp_scp_amt"]
+    hifmi, maf = amounts["hifmi_pay"], amounts["maf_pay"]
+    out[k.ACC_PAID1] = hifp
+    out[k.ACC_CUM2] = inscp - hifp
+    out[k.ACC_PAID2] = hifmi
+    out[k.ACC_CUM3] = inscp - hifp - hifmi
+    out[k.ACC_PAID3] = maf
+    if reassist_counts(pack, claim["setl_date"], claim["in_province"], claim["referral"]):
+        out[k.ACC_CUM4] = inscp - hifp - hifmi - maf
+    out[k.ACC_PAID4] = amounts["oth_pay"]
+    return out
+
+
+def acc_list(acc: Accumulators) -> list[int]:
+    return [int(x) for x in acc.as_array()]
+
+
+def acc_from(values: Iterable[int]) -> Accumulators:
+    return Accumulators.from_array(np.asarray(list(values), dtype=np.int64))
+
+
+def amounts_of(row: Mapping[str, Any]) -> dict[str, int]:
+    """The result amounts of a settled engine row (fen)."""
+    return {name: int(row[name]) for name in k.OUT_COLUMNS[:-1]}

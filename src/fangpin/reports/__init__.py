@@ -1,1 +1,1 @@
-"""Reports: dashboard figures, statistics, Excel reports. For now only the dashboard stub."""
+"""Reports: the dashboard's figures and charts, the statistics page and its Excel exports."""

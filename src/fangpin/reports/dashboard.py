@@ -1,8 +1,10 @@
-"""Figures for the home page.
+"""Figures for the home page, within the user's area, for one year (the current one unless
+asked): the region pack in use, the special population and its enrollment rate, the year's
+three-tier payouts and policy-scope ratio, open warnings by colour, overdue cases, open
+missed-benefit notices; and for county-wide roles, accounts, logins and the charts.
 
-A stub: what exists today (the region pack in use, accounts, login activity) is computed here;
-every figure another module will supply is listed with `pending=True` and a TODO naming where
-it comes from, so the page's layout is settled before the figures are.
+The sums themselves are in `fangpin.reports.figures` (GROUP BY queries); this module only
+arranges them into cards and chart specifications for chart.js.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class Figure:
     label: str
     value: str
     note: str = ""
-    pending: bool = False  # the module that computes it is not built yet
+    key: str = ""  # names the card on the page (data-testid="fig-<key>")
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,11 @@ class PackInfo:
 @dataclass
 class Dashboard:
     pack: PackInfo
+    year: int = 0
     figures: list[Figure] = field(default_factory=list)
     charts: list[dict[str, Any]] = field(default_factory=list)
     county_wide: bool = False
+    statistics: bool = False  # the user's role reads payouts and warnings
 
 
 def pack_in_use() -> PackInfo:
@@ -107,22 +111,34 @@ def login_activity(
     return labels, ok, failed
 
 
-def dashboard(user: Any, today: dt.date | None = None) -> Dashboard:
-    """The home page's figures for `user`, within the user's area."""
+def dashboard(user: Any, today: dt.date | None = None, year: int | None = None) -> Dashboard:
+    """The home page's figures for `user`, within the user's area, for `year` (default: the
+    current year; the enrollment rate is then the latest reconciliation's, whatever its year)."""
+    from fangpin.reports.access import may_see_statistics
+    from fangpin.reports.cards import claims_figures, warning_figures
+    from fangpin.reports.charts import payout_and_warning_charts
+
     role = role_of(user)
     scope = area_scope(user)  # None: the county; else the township the figures are limited to
-    board = Dashboard(pack=pack_in_use(), county_wide=role in DASHBOARD_ROLES)
+    today = today or timezone.localdate()
+    board = Dashboard(
+        pack=pack_in_use(),
+        year=year or today.year,
+        county_wide=role in DASHBOARD_ROLES,
+        statistics=may_see_statistics(user),
+    )
     where = "本乡镇" if scope else "全县"
+    on = today if board.year >= today.year else dt.date(board.year, 12, 31)
     # People ledger: the special population by group; department lists past their tagging deadline.
-    people_figures(board, user, where, today or timezone.localdate())
+    people_figures(board, user, where, on)
     # Enrollment: the special population's rate at the latest reconciliation; open items.
-    enrollment_figures(board, user, where)
-    # TODO(claims): fund payments this year, integer fen, shown with fen_to_yuan.
-    board.figures.append(Figure(f"{where}本年医保支付", "—", "结算接入后显示（元）", pending=True))
-    # TODO(warnings): open warning cases (待处置预警) and those past their deadline.
-    board.figures.append(Figure(f"{where}待处置预警", "—", "预警接入后显示", pending=True))
+    enrollment_figures(board, user, where, year)
+    if board.statistics:
+        claims_figures(board, user, where)
+        warning_figures(board, user, where, today)
     if not board.county_wide:
         return board
+    payout_and_warning_charts(board, user, today)
 
     counts = user_counts()
     board.figures.insert(
@@ -208,21 +224,28 @@ def people_figures(board: Dashboard, user: Any, where: str, today: dt.date) -> N
         )
 
 
-def enrollment_figures(board: Dashboard, user: Any, where: str) -> None:
-    """参保率 of the special population at the latest reconciliation (within the user's area),
-    the open un-enrolled items and, for the county, the rate of each township."""
+def enrollment_figures(board: Dashboard, user: Any, where: str, year: int | None = None) -> None:
+    """参保率 of the special population at the latest reconciliation (of `year` when given)
+    within the user's area, the open un-enrolled items and, for the county, each township's."""
     from fangpin.enrollment.access import latest_run, open_item_count, run_summary
     from fangpin.site.templatetags.fangpin_tags import percent
 
-    run = latest_run()
+    run = latest_run(year)
     if run is None:
-        board.figures.append(Figure(f"{where}参保率", "—", "尚未运行参保核对"))
+        board.figures.append(
+            Figure(f"{where}参保率", "—", "尚未运行参保核对", key="enrollment-rate")
+        )
         board.figures.append(Figure(f"{where}未参保待清零", str(open_item_count(user)), ""))
         return
     summary = run_summary(user, run)
     rate = summary.total["rate"] if summary.total else None
     board.figures.append(
-        Figure(f"{where}参保率", percent(rate), f"{run.year} 年度特殊人群，{run.as_of} 核对")
+        Figure(
+            f"{where}参保率",
+            percent(rate),
+            f"{run.year} 年度特殊人群，{run.as_of} 核对",
+            key="enrollment-rate",
+        )
     )
     board.figures.append(
         Figure(

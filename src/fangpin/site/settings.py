@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "fangpin.enrollment",
     "fangpin.claims",
     "fangpin.warnings",
+    "fangpin.reports",
 ]
 
 MIDDLEWARE = [

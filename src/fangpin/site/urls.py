@@ -41,6 +41,7 @@ urlpatterns = [
     path("people/", include("fangpin.people.urls")),
     path("enrollment/", include("fangpin.enrollment.urls")),
     path("warnings/", include("fangpin.warnings.urls")),
+    path("reports/", include("fangpin.reports.urls")),
     path("policy/", views.policy_packs, name="policy_packs"),
     path("policy/<str:pack_id>/", views.policy_pack, name="policy_pack"),
     re_path(r"^static/(?P<path>.+)$", static_files, name="static"),

@@ -22,7 +22,12 @@ PACK_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 @role_required()
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"board": dashboard(request.user)})
+    from fangpin.reports.views import year_choices, year_from
+
+    year = year_from(request)
+    board = dashboard(request.user, year=year)
+    context = {"board": board, "years": year_choices(board.year)}
+    return render(request, "home.html", context)
 
 
 def _known_packs() -> tuple[list, Any]:

@@ -410,6 +410,40 @@ def test_exactly_20000_yuan_is_not_flagged_in_shizuishan():
     assert flags == [("P2", "high-cost", "推送", "20000.01", "2026-01-15")]
 
 
+# --- baseline: the shared rule every pack without its own uses ---------------------------------
+# One rule on psn_part_amt, everyone, 黄 5,000 / 橙 10,000 / 红 20,000 in 20 / 10 / 5 working days.
+# From Tuesday 30 September 2025 the deadlines are those of 吴忠's three colours above:
+# red 14 October, orange 21 October, yellow 4 November.
+
+BL = "baseline"
+
+
+def test_the_baseline_flags_three_colours_by_the_settled_burden_across_national_day():
+    flags = screened(
+        BL,
+        [
+            own("P1", "2025-03-01", "5000.00"),  # not above 5,000
+            own("P2", "2025-03-01", "10000.01"),
+            claim("P3", "2025-03-01", "150000.00"),
+            claim("P4", "2025-03-01", "300000.00"),
+            claim("P5", "2025-03-01", "150000.00"),
+        ],
+        [ident("P4", "低保对象", "2024-01-01"), ident("P5", "低保对象", "2024-01-01")],
+        on="2025-09-30",
+    )
+    # P3, no identity: burden 21,160 (see test_screening_runs) → 红色
+    # P4 (低保), bill 300,000: hifp 299,500 × 0.80 = 239,600; CI base 60,400, tilted D 7,500:
+    #   50,000 × 0.65 + 2,900 × 0.70 = 34,530; assistance (60,400 − 34,530) × 0.75 = 19,402.50;
+    #   burden 25,870 − 19,402.50 = 6,467.50 → 黄色
+    # P5 (低保), bill 150,000: CI (30,400 − 7,500) × 0.65 = 14,885; assistance 15,515 × 0.75 =
+    #   11,636.25; burden 3,878.75 → nothing
+    assert flags == [
+        ("P2", "high-cost", "橙色", "10000.01", "2025-10-21"),
+        ("P3", "high-cost", "红色", "21160.00", "2025-10-14"),
+        ("P4", "high-cost", "黄色", "6467.50", "2025-11-04"),
+    ]
+
+
 # --- a pack's own rule: policy-scope self-pay, chosen med types, named groups --------------------
 
 
@@ -536,6 +570,7 @@ def _reference(pack, claims: list[dict], ids: list[dict], date: dt.date) -> list
         (XS, "2022-08-15"),
         (WZ, "2025-08-15"),
         (SZS, "2025-08-15"),
+        (BL, "2025-08-15"),
     ],
 )
 def test_screening_agrees_with_a_plain_reference_on_random_claims(pack_id, on):

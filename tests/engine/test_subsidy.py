@@ -20,8 +20,10 @@ PACKS = (
     "zhejiang-xiangshan-2022",
     "ningxia-wuzhong-2025",
     "ningxia-shizuishan-2025",
+    "baseline",
 )
-YEAR = {p: int(p[-4:]) for p in PACKS}
+# The baseline carries no year of its own: it applies to any year; 2025 is used here.
+YEAR = {p: int(p[-4:]) if p[-4:].isdigit() else 2025 for p in PACKS}
 
 # One person per identity, all active on 1 January: (identity, group).
 ONE_EACH = [
@@ -39,7 +41,7 @@ ONE_EACH = [
 ]
 
 # Worked from RULES §8 and the packs: (group shown, subsidy, personal pay) in yuan per identity.
-# Baseline (suining, linxian, xiangshan, shizuishan): C 400; 特困 full; 低保 90% = 360;
+# Baseline (itself, and suining, linxian, xiangshan, shizuishan): C 400; 特困 full; 低保 90% = 360;
 # 返贫致贫 80% = 320; 监测对象 50% = 200; the rest nothing.
 BASELINE = {
     "特困人员": ("特困", 400, 0),
@@ -55,6 +57,7 @@ BASELINE = {
     "稳定脱贫人口": ("稳定脱贫", 0, 400),
 }
 EXPECTED = {
+    "baseline": BASELINE,
     "sichuan-suining-2022": BASELINE,
     "shanxi-linxian-2023": BASELINE,
     "zhejiang-xiangshan-2022": BASELINE,

@@ -46,6 +46,7 @@ PACKS = (
     "zhejiang-xiangshan-2022",
     "ningxia-wuzhong-2025",
     "ningxia-shizuishan-2025",
+    "baseline",
 )
 MARCH, APRIL = dt.date(2025, 3, 31), dt.date(2025, 4, 30)
 ID = {f"P{i}": make_id("19700101", i) for i in range(1, 14)}

@@ -109,6 +109,19 @@ def test_the_same_file_uploaded_again_changes_nothing_and_says_so(tmp_path):
     assert snapshot() == before
 
 
+def test_the_same_rows_sent_again_in_a_new_file_change_no_person_or_identity(tmp_path):
+    rows = [row("张三", A, "低保对象"), row("李四", B, "特困人员", begin="2025-01-15")]
+    import_list("民政", minzheng(tmp_path / "3.xlsx", rows, title="三月名单"), MARCH)
+    people_and_identities = snapshot()[:2]
+    # Next month the office re-saves the same people under a new title: another file.
+    again = import_list("民政", minzheng(tmp_path / "4.xlsx", rows, title="四月名单"), APRIL)
+    up = again.upload
+    assert not again.duplicate
+    assert (up.rows_new, up.rows_changed, up.rows_unchanged, up.identities_ended) == (0, 0, 2, 0)
+    assert up.persons_created == 0
+    assert snapshot()[:2] == people_and_identities
+
+
 def test_identities_a_department_no_longer_lists_end_on_the_lists_date_and_only_its_own(tmp_path):
     import_list(
         "民政",

@@ -219,3 +219,58 @@ def test_department_names_and_aliases():
     assert canonical_department("民政局") == "民政"
     with pytest.raises(ValueError, match="unknown department"):
         canonical_department("教育局")
+
+
+def test_a_utf8_csv_with_a_byte_order_mark_full_width_ids_and_trailing_spaces_is_read(tmp_path):
+    # Excel's "CSV UTF-8" writes a byte order mark; offices pad cells with spaces.
+    text = (
+        "乡镇,村,姓名,证件号码,身份类别,纳入时间,退出日期\n"
+        f"豫海镇 ,南关社区,张三  ,{fullwidth(A)}  ,低保对象 ,2024-03-01,\n"
+        f"河西镇,一村,李四,{B},特困人员,2024-03-02,2025-01-31\n"
+        f"河西镇,一村,李四,{B},特困人员,2024-03-02,2025-01-31\n"
+        f"河西镇,一村,王五,{wrong_check(C)},低保对象,2024-03-02,\n"
+    )
+    path = tmp_path / "l.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    lst = read_dept_list(path, "民政")
+    assert lst.header_row == 1 and lst.columns["id_no"] == "证件号码"
+    good = lst.good.select("row", "id_no", "name", "identity", "township", "begin", "end").rows()
+    assert good == [
+        (2, A, "张三", "低保对象", "豫海镇", dt.date(2024, 3, 1), None),
+        (3, B, "李四", "特困人员", "河西镇", dt.date(2024, 3, 2), dt.date(2025, 1, 31)),
+    ]
+    assert reasons(lst, 4) == ["重复：与第 3 行为同一人、同一人员类别"]
+    assert "校验位错误" in reasons(lst, 5)[0]
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("身份证号", "id_no"),
+        ("公民身份号码", "id_no"),
+        ("证件号码", "id_no"),
+        ("姓名", "name"),
+        ("人员类别", "identity"),
+        ("身份类别", "identity"),
+        ("认定日期", "begin"),
+        ("纳入时间", "begin"),
+        ("退出日期", "end"),
+        ("乡镇", "township"),
+        ("村", "village"),
+    ],
+)
+def test_each_header_word_offices_use_is_mapped_to_its_column(tmp_path, header, field):
+    base = {"id_no": "身份证号", "name": "姓名", "identity": "人员类别"}
+    base[field] = header
+    cells = {"id_no": A, "name": "张三", "identity": "低保对象", "begin": "2024-03-01",
+             "end": "2025-02-28", "township": "豫海镇", "village": "南关社区"}  # fmt: skip
+    fields = list(base)
+    path = write_workbook(
+        tmp_path / "l.xlsx", [base[f] for f in fields], [[cells[f] for f in fields]]
+    )
+    lst = read_dept_list(path, "民政")
+    assert lst.columns[field] == header
+    expected = cells[field]
+    if field in ("begin", "end"):
+        expected = dt.date.fromisoformat(expected)
+    assert lst.good[field].to_list() == [expected]

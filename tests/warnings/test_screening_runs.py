@@ -129,6 +129,46 @@ def test_ningxia_wuzhong_red_within_5_working_days_across_national_day():
     ]
 
 
+def test_baseline_three_colours_open_cases_with_working_day_deadlines_across_national_day():
+    p, q = person(), person(identities=(("低保对象", "2024-01-01"),))
+    claims = settled(
+        "baseline",
+        [inpatient(p, "2025-03-01", "150000.00"), inpatient(q, "2025-03-01", "300000.00")],
+        ident_rows(q),
+    )
+    out = run_screening(D(2025, 9, 30), "baseline", claims=claims)
+    # p: burden 21,160 → 红色, 5 working days after Tue 30 Sep: 9, 10, 11 (Saturday, worked),
+    #   13, 14 Oct. q (低保), bill 300,000: burden 6,467.50 (see tests/engine/test_screen.py)
+    #   → 黄色, 20 working days → 4 Nov.
+    assert cases() == [
+        (p.id_no, "high-cost", 2025, "红色", 2116000, 2116000, D(2025, 10, 14), "待核查"),
+        (q.id_no, "high-cost", 2025, "黄色", 646750, 646750, D(2025, 11, 4), "待核查"),
+    ]
+    assert out.run.pack_id == "baseline"
+    assert out.run.counts[0]["levels"] == [["黄色", 1], ["橙色", 0], ["红色", 1]]
+
+
+def test_a_screening_run_is_written_to_the_audit_trail_with_its_counts(users):
+    from fangpin.audit.models import AuditEntry
+
+    p = person()
+    claims = settled("ningxia-shizuishan-2025", [inpatient(p, "2025-03-01", "150000.00")])
+    first = run_screening(D(2025, 9, 26), "ningxia-shizuishan-2025", users.county, claims=claims)
+    again = run_screening(D(2025, 9, 26), "ningxia-shizuishan-2025", claims=claims)
+    entries = list(
+        AuditEntry.objects.filter(obj_type="screening_run")
+        .order_by("pk")
+        .values_list("obj_id", "action", "user", "username", "summary")
+    )
+    assert [(e[0], e[1], e[2]) for e in entries] == [
+        (str(first.run.pk), "change", users.county.pk),
+        (str(again.run.pk), "change", None),
+    ]
+    assert entries[1][3] == "fangpin screen-run"
+    assert "新增 1，升级 0，未变 0" in entries[0][4] and "新增 0，升级 0，未变 1" in entries[1][4]
+    assert p.id_no not in entries[0][4]
+
+
 def _wuzhong_year(p):
     # 10 Aug, bill 25,000: hifp (25,000 − 500) × 0.80 = 19,600; CI base 5,400 → 0; burden 5,400
     # 20 Sep, bill 120,000: hifp 119,500 × 0.80 = 95,600; CI base 24,400, year 29,800 →

@@ -20,6 +20,7 @@ import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
+from django.utils import timezone
 
 from fangpin.claims.ledger import (
     acc_from,
@@ -42,6 +43,7 @@ from fangpin.engine import kernel as k
 from fangpin.engine.settle import Accumulators, settle_claim
 from fangpin.people.models import Person
 from fangpin.policy.registry import Pack, load_pack
+from fangpin.units import fen_to_yuan
 
 IdentityRow = tuple[str, str, str, dt.date, dt.date | None]
 
@@ -449,17 +451,67 @@ def acc_values(row: Accumulator) -> list[int]:
     return [getattr(row, n) for n in k.ACC_NAMES]
 
 
+# --- the bureau's pages: the notice workflow and the overpaid review --------------------------
+
+
+class ReviewError(Exception):
+    """A review the ledger cannot take (already reviewed); the message says why, in Chinese."""
+
+
+def _actor_user(actor: Any) -> Any:
+    # `actor` is the page's request (so the audit entry has its address) or a user.
+    return getattr(actor, "user", actor)
+
+
+def change_notice(notice: Any, to_state: str, actor: Any, note: str = "") -> Any:
+    """Move a missed-benefit notice one step (`resettle.move_notice`, which refuses a move the
+    workflow does not allow) and write the audit entry, in one transaction."""
+    from fangpin import audit
+    from fangpin.claims.resettle import move_notice
+
+    with transaction.atomic():
+        moved = move_notice(notice, to_state, _actor_user(actor), note)
+        event = moved.events.order_by("-at", "-id").first()
+        what = f"应享未享通知 {event.from_state} → {event.to_state}" + (f"：{note}" if note else "")
+        audit.record(actor, audit.CHANGE, "missed_notice", moved.pk, what[:500])
+    return moved
+
+
+def review_overpaid(row: Any, actor: Any, note: str = "") -> Any:
+    """Mark an overpaid (应退) person-year as reviewed, once; nothing is clawed back (RULES §7)."""
+    from fangpin import audit
+    from fangpin.claims.models import Overpaid
+
+    user = _actor_user(actor)
+    with transaction.atomic():
+        locked = Overpaid.objects.select_for_update().get(pk=row.pk)
+        if locked.reviewed_at is not None:
+            raise ReviewError(f"该记录已由 {locked.reviewed_by or '他人'} 复核，不能重复复核。")
+        locked.reviewed_at = timezone.now()
+        locked.reviewed_by = (user.get_full_name() or user.get_username())[:150]
+        locked.note = note[:200]
+        locked.save(update_fields=["reviewed_at", "reviewed_by", "note"])
+        what = f"应退复核 {locked.year} 年度 {fen_to_yuan(locked.amount)} 元" + (
+            f"：{note}" if note else ""
+        )
+        audit.record(actor, audit.CHANGE, "overpaid", locked.pk, what[:500])
+    return locked
+
+
 __all__ = [
     "ClaimInput",
     "Conflict",
+    "ReviewError",
     "NotFound",
     "Outcome",
     "accumulator_for",
     "acc_from",
     "cancel_online",
+    "change_notice",
     "find_person",
     "lock_accumulator",
     "rebuild_accumulator",
     "resettle_online",
+    "review_overpaid",
     "settle_online",
 ]

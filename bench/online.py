@@ -175,42 +175,36 @@ def drive(
 
 
 def engine_peer(n: int) -> float:
-    """settle_claim alone, in this process: claims/s for the same kind of claims."""
-    from fangpin.claims.ledger import claim_frame, identity_frame
-    from fangpin.engine.settle import Accumulators, settle_claim
+    """The engine's one-claim path alone (what the server calls), in this process: claims/s."""
+    from fangpin.claims.ledger import kind_of
+    from fangpin.engine.settle import Accumulators, settle_one
+    from fangpin.policy.groups import GROUP_BIT
     from fangpin.policy.registry import load_pack
 
     pack = load_pack(POLICY)
     rng = random.Random(1)
-    frames = []
+    claims = []
     for i in range(n):
         b = json.loads(body(f"E{i}", "P", rng))
         total = int(b["medfee_sumamt"].replace(".", ""))
-        frames.append(
-            claim_frame(
-                [
-                    {
-                        "setl_id": b["setl_id"],
-                        "person_key": "P",
-                        "setl_date": dt.date.fromisoformat(b["setl_date"]),
-                        "med_type": int(b["med_type"]),
-                        "hosp_lv": b["hosp_lv"],
-                        "in_province": True,
-                        "referral": True,
-                        "medfee_sumamt": total,
-                        "fulamt_ownpay_amt": total // 2000 * 100,
-                        "overlmt_selfpay": 0,
-                        "preselfpay_amt": 0,
-                        "inscp_scp_amt": total - total // 2000 * 100,
-                    }
-                ]
-            )
+        own = total // 2000 * 100
+        claims.append(
+            {
+                "kind": kind_of(int(b["med_type"])),
+                "hosp_lv": b["hosp_lv"],
+                "in_province": True,
+                "referral": True,
+                "inscp": total - own,
+                "medfee": total,
+                "fulamt": own,
+                "setl_date": dt.date.fromisoformat(b["setl_date"]),
+                "group_mask": GROUP_BIT["低保"],
+            }
         )
-    ids = identity_frame([("P", "低保对象", "低保", dt.date(2024, 1, 1), None)])
-    settle_claim(pack, frames[0], ids, Accumulators())
+    settle_one(pack, **claims[0], accumulators=Accumulators())
     t = time.perf_counter()
-    for f in frames:
-        settle_claim(pack, f, ids, Accumulators())
+    for c in claims:
+        settle_one(pack, **c, accumulators=Accumulators())
     return n / (time.perf_counter() - t)
 
 
@@ -267,7 +261,7 @@ def main() -> None:
             f"settlement/healthz = {rate / h_rate:.2f}"
         )
         print(
-            f"peer settle_claim in-process, one thread: {e_rate:.0f}/s; online/engine = {rate / e_rate:.2f}"
+            f"peer engine settle_one in-process, one thread: {e_rate:.0f}/s; online/engine = {rate / e_rate:.2f}"
         )
         print(
             f"target >= 500/s and p99 <= 50 ms: {'met' if rate >= 500 and p99 <= 50 else 'not met'}"

@@ -16,7 +16,6 @@ from ninja.errors import ValidationError
 from ninja.openapi.docs import DocsBase
 from ninja.responses import Status
 
-from fangpin import audit
 from fangpin.claims import services
 from fangpin.claims.auth import BearerKey, HeaderKey
 from fangpin.claims.bill import bill_json, explain_settlement
@@ -152,9 +151,6 @@ def get_settlement(request: HttpRequest, setl_id: str):
 def cancel(request: HttpRequest, setl_id: str, body: CancelIn | None = None):
     """Cancel the settlement: a cancellation row is added, the person's accumulators released."""
     o = services.cancel_online(request.auth, setl_id, body.reason if body else "")
-    audit.record(
-        None, audit.CHANGE, "settlement", setl_id, "冲销", username=f"机构 {request.auth.code}"
-    )
     return Status(200, settlement_json(o))
 
 
@@ -165,9 +161,6 @@ def cancel(request: HttpRequest, setl_id: str, body: CancelIn | None = None):
 )
 def resettle(request: HttpRequest, setl_id: str):
     o = services.resettle_online(request.auth, setl_id)
-    audit.record(
-        None, audit.CHANGE, "settlement", setl_id, "重新结算", username=f"机构 {request.auth.code}"
-    )
     return Status(201, settlement_json(o))
 
 

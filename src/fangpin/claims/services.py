@@ -6,8 +6,9 @@ settled one after the other and no cap is ever exceeded. The row is created insi
 transaction by get_or_create: when two first claims of a year race, one INSERT wins, the other
 hits the unique constraint and get_or_create reads (and locks) the winner's row.
 
-The settlement itself is `fangpin.engine.settle.settle_claim` — the function the monthly batch
-ends in — given the person's identities from the people ledger and the locked accumulators.
+The settlement itself is `fangpin.engine.settle.settle_one` — one row through the kernel function
+the monthly batch runs per person-year — given the groups the person's identities in the people
+ledger give that day and the locked accumulators.
 """
 
 from __future__ import annotations
@@ -22,14 +23,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from fangpin import audit
 from fangpin.claims.ledger import (
     acc_from,
     acc_list,
     active_identities,
-    amounts_of,
-    claim_frame,
     contribution,
-    identity_frame,
+    kind_of,
 )
 from fangpin.claims.models import (
     CLAIM_AMOUNTS,
@@ -40,7 +40,7 @@ from fangpin.claims.models import (
     Settlement,
 )
 from fangpin.engine import kernel as k
-from fangpin.engine.settle import Accumulators, settle_claim
+from fangpin.engine.settle import Accumulators, settle_one
 from fangpin.people.models import Person
 from fangpin.policy.registry import Pack, load_pack
 from fangpin.units import fen_to_yuan
@@ -163,10 +163,22 @@ def store_acc(row: Accumulator, values: np.ndarray | list[int]) -> None:
 
 
 def _engine(pack: Pack, inp: ClaimInput, key: str, idents: list[IdentityRow], acc: Accumulators):
-    frame = claim_frame([{**inp.__dict__, "person_key": key, "inscp_scp_amt": inp.inscp_scp_amt}])
-    settled, after = settle_claim(pack, frame, identity_frame(idents), acc)
-    row = settled.row(0, named=True)
-    return amounts_of(row), (row["group"] or ""), after
+    """The engine's one-claim path (the batch's kernel) on the groups active that day."""
+    mask, _names = active_identities(idents, inp.setl_date)
+    one = settle_one(
+        pack,
+        kind=kind_of(inp.med_type),
+        hosp_lv=inp.hosp_lv,
+        in_province=inp.in_province,
+        referral=inp.referral,
+        inscp=inp.inscp_scp_amt,
+        medfee=inp.medfee_sumamt,
+        fulamt=inp.fulamt_ownpay_amt,
+        setl_date=inp.setl_date,
+        group_mask=mask,
+        accumulators=acc,
+    )
+    return one.amounts, (one.group or ""), one.after
 
 
 def _new_settlement(
@@ -392,6 +404,9 @@ def cancel_online(institution: Institution, setl_id: str, reason: str = "") -> O
             resettle_person_years(
                 pack, claim.setl_date.year, [claim.person_key], kind="cancel", locked=True
             )
+        audit.record(
+            None, audit.CHANGE, "settlement", setl_id, "冲销", username=f"机构 {institution.code}"
+        )
     return outcome_for(claim)
 
 
@@ -419,6 +434,14 @@ def resettle_online(institution: Institution, setl_id: str) -> Outcome:
         s = _new_settlement(claim, pack, amounts, group, idents, before, Settlement.Source.ONLINE)
         s.save()
         store_acc(acc_row, after.as_array())
+        audit.record(
+            None,
+            audit.CHANGE,
+            "settlement",
+            setl_id,
+            "重新结算",
+            username=f"机构 {institution.code}",
+        )
     return Outcome(claim, s, created=True)
 
 

@@ -52,7 +52,9 @@ class BatchResult:
     """Settled claims (input order: the claim columns, the results, group) and, built on first
     use, each person-year's accumulators after its last claim (psn_no, year, ACC_NAMES)."""
 
-    def __init__(self, claims: pl.DataFrame, acc: np.ndarray, seg_rows: np.ndarray, seg_year: np.ndarray):
+    def __init__(
+        self, claims: pl.DataFrame, acc: np.ndarray, seg_rows: np.ndarray, seg_year: np.ndarray
+    ):
         self.claims = claims
         self._acc, self._seg_rows, self._seg_year = acc, seg_rows, seg_year
         self._frame: pl.DataFrame | None = None
@@ -85,13 +87,18 @@ def group_masks(claims: pl.DataFrame, identities: pl.DataFrame) -> np.ndarray:
         return masks
     # Joined on the person number's hash (cheap); the text is compared on the matches only.
     ids = identities.select(
-        pl.col("psn_no").hash(seed=SEED_A).alias("h"), pl.col("psn_no").alias("p_id"),
-        "group_bit", "begndate", "enddate",
+        pl.col("psn_no").hash(seed=SEED_A).alias("h"),
+        pl.col("psn_no").alias("p_id"),
+        "group_bit",
+        "begndate",
+        "enddate",
     )
     hits = (
         claims.select(
-            pl.int_range(n, dtype=pl.UInt32).alias("_i"), pl.col("psn_no").hash(seed=SEED_A).alias("h"),
-            "psn_no", "setl_date",
+            pl.int_range(n, dtype=pl.UInt32).alias("_i"),
+            pl.col("psn_no").hash(seed=SEED_A).alias("h"),
+            "psn_no",
+            "setl_date",
         )
         .join(ids, on="h", how="inner")
         .filter(
@@ -119,7 +126,15 @@ def _claims_matrix(claims: pl.DataFrame, perm: np.ndarray) -> np.ndarray:
     """The kernel's input: one row of N_CLAIM_COLS int64 a claim, in settlement order."""
     n = claims.height
     m = np.empty((n, k.N_CLAIM_COLS), dtype=np.int64)
-    cols = ("kind", "hosp_lv", "in_province", "referral", "inscp_scp_amt", "medfee_sumamt", "fulamt_ownpay_amt")
+    cols = (
+        "kind",
+        "hosp_lv",
+        "in_province",
+        "referral",
+        "inscp_scp_amt",
+        "medfee_sumamt",
+        "fulamt_ownpay_amt",
+    )
     # Always writeable int64 copies: numba compiles (and caches) one version of the function per
     # array type, and polars hands out read-only or writeable arrays depending on chunking.
     k.pack_rows(*(claims[c].to_numpy().astype(np.int64) for c in cols), m)
@@ -131,13 +146,17 @@ def _claims_matrix(claims: pl.DataFrame, perm: np.ndarray) -> np.ndarray:
 _OPEN_END = np.iinfo(np.int32).max
 
 
-def _fill_masks(claims: pl.DataFrame, identities: pl.DataFrame, order: Order, cm: np.ndarray) -> None:
+def _fill_masks(
+    claims: pl.DataFrame, identities: pl.DataFrame, order: Order, cm: np.ndarray
+) -> None:
     """Groups active on each claim's date, from the person's dated identities (RULES §1)."""
     if identities.height == 0 or claims.height == 0:
         cm[:, k.C_MASK] = 0
         return
     ids = identities.select(
-        pl.col("psn_no").hash(seed=SEED_B).alias("h"), "psn_no", "group_bit",
+        pl.col("psn_no").hash(seed=SEED_B).alias("h"),
+        "psn_no",
+        "group_bit",
         pl.col("begndate").cast(pl.Int32).alias("b"),
         pl.col("enddate").cast(pl.Int32).fill_null(_OPEN_END).alias("e"),
     ).sort("h")
@@ -154,9 +173,15 @@ def _fill_masks(claims: pl.DataFrame, identities: pl.DataFrame, order: Order, cm
         cm[:, k.C_MASK] = group_masks(claims, identities)[order.perm]
         return
     k.fill_masks(
-        order.seg_starts, claims.height, order.days.astype(np.int64), lo, hi,
-        ids["b"].to_numpy().astype(np.int64), ids["e"].to_numpy().astype(np.int64),
-        ids["group_bit"].to_numpy().astype(np.int64), cm,
+        order.seg_starts,
+        claims.height,
+        order.days.astype(np.int64),
+        lo,
+        hi,
+        ids["b"].to_numpy().astype(np.int64),
+        ids["e"].to_numpy().astype(np.int64),
+        ids["group_bit"].to_numpy().astype(np.int64),
+        cm,
     )
 
 
@@ -191,8 +216,12 @@ def settle_batch(
             if (p, y) in initial:
                 acc[s] = initial[(p, y)].as_array()
     args = (
-        _chunks(order.seg_starts, n), order.seg_of, comp.version_of(order.days),
-        cm, *comp.kernel_tables(), acc,
+        _chunks(order.seg_starts, n),
+        order.seg_of,
+        comp.version_of(order.days),
+        cm,
+        *comp.kernel_tables(),
+        acc,
     )
     out = k.empty_out(n)
     clock.lap("accumulators")
@@ -228,7 +257,9 @@ def _result_frame(claims: pl.DataFrame, cols: np.ndarray) -> pl.DataFrame:
     group = pl.select(pl.when(group >= 0).then(group)).to_series().cast(pl.UInt32)
     return claims.with_columns(
         *(pl.Series(name, cols[j]) for j, name in enumerate(k.OUT_COLUMNS[:-1])),
-        _GROUP_NAMES.gather(group).alias("group") if len(group) else pl.Series("group", [], dtype=GROUP_ENUM),
+        _GROUP_NAMES.gather(group).alias("group")
+        if len(group)
+        else pl.Series("group", [], dtype=GROUP_ENUM),
     )
 
 
@@ -245,14 +276,93 @@ def settle_claim(
     """
     if claim.height != 1:
         raise ValueError("settle_claim takes exactly one claim")
-    psn, date = claim["psn_no"][0], claim["setl_date"][0]
-    initial = {(psn, date.year): accumulators} if accumulators else None
-    result = settle_batch(pack, claim, identities, initial=initial)
-    return result.claims, Accumulators.from_array(result.accumulators.select(k.ACC_NAMES).row(0))
+    c = claim.row(0, named=True)
+    date = c["setl_date"]
+    mine = identities.filter(
+        (pl.col("psn_no") == c["psn_no"])
+        & (pl.col("begndate") <= date)
+        & (pl.col("enddate").is_null() | (pl.col("enddate") >= date))
+    )
+    mask = 0
+    for bit in mine["group_bit"].unique().to_list():
+        mask |= int(bit)
+    one = settle_one(
+        pack,
+        kind=c["kind"],
+        hosp_lv=c["hosp_lv"],
+        in_province=c["in_province"],
+        referral=c["referral"],
+        inscp=c["inscp_scp_amt"],
+        medfee=c["medfee_sumamt"],
+        fulamt=c["fulamt_ownpay_amt"],
+        setl_date=date,
+        group_mask=mask,
+        accumulators=accumulators,
+    )
+    row = claim.with_columns(
+        *(pl.lit(one.amounts[name], pl.Int64).alias(name) for name in k.OUT_COLUMNS[:-1]),
+        pl.lit(one.group, GROUP_ENUM).alias("group"),
+    )
+    return row, one.after
+
+
+@dataclass
+class OneSettled:
+    """One claim's results (fen, by OUT_COLUMNS name), its group used, the accumulators after."""
+
+    amounts: dict[str, int]
+    group: str | None
+    after: Accumulators
+
+
+_ONE_SEG = np.zeros(1, dtype=np.int64)
+
+
+def settle_one(
+    pack: Pack,
+    *,
+    kind: int,
+    hosp_lv: int,
+    in_province: int | bool,
+    referral: int | bool,
+    inscp: int,
+    medfee: int,
+    fulamt: int,
+    setl_date: dt.date,
+    group_mask: int,
+    accumulators: Accumulators | None = None,
+) -> OneSettled:
+    """The online claim: one row straight into the kernel's `settle_range`, the very function
+    the batch runs per person-year, without building frames (a frame costs milliseconds, the
+    kernel microseconds). `group_mask` holds the bits of the groups active on setl_date."""
+    comp = compiled(pack)
+    version = comp.version_of(np.array([(setl_date - EPOCH).days], dtype=np.int64))
+    cm = np.array(
+        [[kind, hosp_lv, int(in_province), int(referral), inscp, medfee, fulamt, group_mask]],
+        dtype=np.int64,
+    )
+    acc = (accumulators or Accumulators()).as_array().reshape(1, k.N_ACC)
+    out = k.empty_out(1)
+    k.settle_range(0, 1, _ONE_SEG, version, cm, *comp.kernel_tables(), acc, out)
+    g = int(out[0, 7])
+    return OneSettled(
+        {name: int(out[0, j]) for j, name in enumerate(k.OUT_COLUMNS[:-1])},
+        DEFAULT_ORDER[g] if g >= 0 else None,
+        Accumulators.from_array(acc[0]),
+    )
 
 
 def benefit_year(date: dt.date) -> int:
     return date.year
 
 
-__all__ = ["Accumulators", "BatchResult", "EPOCH", "settle_batch", "settle_claim", "group_masks"]
+__all__ = [
+    "Accumulators",
+    "BatchResult",
+    "EPOCH",
+    "OneSettled",
+    "settle_batch",
+    "settle_claim",
+    "settle_one",
+    "group_masks",
+]

@@ -25,7 +25,7 @@ def monthly_payouts_chart(user: Any, year: int, today: dt.date) -> dict[str, Any
     return {
         "id": "chart-payouts-month",
         "type": "stacked",
-        "title": f"{year} 年三重保障逐月支付（元）",
+        "title": f"{year} 年三重保障逐月支付",
         "unit": "元",
         "format": "fen",
         "labels": [f"{m}月" for m in months],

@@ -177,3 +177,44 @@ def test_a_chronic_outpatient_claim_rounds_half_a_fen_up():
     # hifp 100.10 × 0.65 = 65.065 → 65.07 (half-up; half-even would give 65.06)
     # CI base 35.03 < 15,000 → 0; fund 65.07; psn 100.10 − 65.07 = 35.03
     assert money(res["S1"]) == bill(hifp="65.07", fund="65.07", psn="35.03")
+
+
+def test_general_outpatient_claims_stop_at_the_baselines_300_annual_cap():
+    gp = {"med_type": "11", "hosp_lv": "1"}
+    res = settle_rows(
+        PACK,
+        claims=[
+            {**gp, "setl_id": "G1", "setl_date": "2022-02-01", "medfee_sumamt": "400.00"},
+            {**gp, "setl_id": "G2", "setl_date": "2022-03-01", "medfee_sumamt": "300.00"},
+            {**gp, "setl_id": "G3", "setl_date": "2022-04-01", "medfee_sumamt": "100.00"},
+        ],
+        identities=[{"psn_no": "P1", "psn_idet_type": "低保对象", "begndate": "2022-01-01"}],
+    )
+    # 400 × 0.50 = 200; 300 × 0.50 = 150 capped to 300 − 200 = 100; 100 × 0.50 = 50 capped to 0
+    # a 低保 person gets no other tier on type 11
+    assert money(res["G1"]) == bill(hifp="200.00", fund="200.00", psn="200.00")
+    assert money(res["G2"]) == bill(hifp="100.00", fund="100.00", psn="200.00")
+    assert money(res["G3"]) == bill(fund="0.00", psn="100.00")
+
+
+def test_no_reassistance_and_no_hospital_share_even_for_a_tekun_inpatient_mostly_out_of_catalogue():
+    res = settle_rows(
+        PACK,
+        claims=[
+            {
+                "setl_id": "S1",
+                "setl_date": "2022-05-01",
+                "hosp_lv": "3",
+                "medfee_sumamt": "100000.00",
+                "fulamt_ownpay_amt": "60000.00",
+            }
+        ],
+        identities=[{"psn_no": "P1", "psn_idet_type": "特困人员", "begndate": "2022-01-01"}],
+    )
+    # inscp 40,000; hifp (40,000 − 800) × 0.70 = 27,440; CI base 12,560
+    # CI (12,560 − 7,500) × 0.65 = 3,289; maf (12,560 − 3,289) = 9,271 × 0.80 = 7,416.80
+    # no tier 4 and no out-of-catalogue control in this pack
+    # fund 27,440 + 3,289 + 7,416.80 = 38,145.80; psn 100,000 − 38,145.80 = 61,854.20
+    assert money(res["S1"]) == bill(
+        hifp="27440.00", hifmi="3289.00", maf="7416.80", fund="38145.80", psn="61854.20"
+    )

@@ -150,3 +150,70 @@ def test_a_monitored_persons_assistance_deductible_is_met_once_a_year_across_chr
     #   maf cum 10,500: (10,500 − 3,000) × 0.60 = 4,500 − 2,400 = 2,100
     #   fund 6,500 + 2,100 = 8,600; psn 10,000 − 8,600 = 1,400
     assert money(res["S2"]) == bill(hifp="6500.00", maf="2100.00", fund="8600.00", psn="1400.00")
+
+
+def test_a_person_tagged_dibao_from_april_settles_january_as_ordinary_and_may_on_the_cumulative_base():
+    res = settle_rows(
+        PACK,
+        claims=[
+            {
+                "setl_id": "S1",
+                "setl_date": "2025-01-10",
+                "medfee_sumamt": "100000.00",
+                "fulamt_ownpay_amt": "10000.00",
+            },
+            {"setl_id": "S2", "setl_date": "2025-05-10", "medfee_sumamt": "50000.00"},
+        ],
+        identities=[{"psn_no": "P1", "psn_idet_type": "低保对象", "begndate": "2025-04-01"}],
+    )
+    # S1 (ordinary): hifp 71,600; CI (18,400 − 15,000) × 0.60 = 2,040; fund 73,640; psn 26,360
+    assert money(res["S1"]) == bill(
+        hifp="71600.00", hifmi="2040.00", fund="73640.00", psn="26360.00"
+    )
+    assert res["S1"]["group"] is None
+    # S2 (低保): hifp (50,000 − 500) × 0.80 = 39,600; CI base 10,400, cum 28,800
+    #   CI F(28,800) − F(18,400) = 24,300 × 0.65 − 13,900 × 0.65 = 15,795 − 9,035 = 6,760
+    #   maf base 10,400 − 6,760 = 3,640; cum 16,360 + 3,640 = 20,000 → 15,000 − 12,270 = 2,730
+    #   fund 39,600 + 6,760 + 2,730 = 49,090; psn 50,000 − 49,090 = 910
+    assert money(res["S2"]) == bill(
+        hifp="39600.00", hifmi="6760.00", maf="2730.00", fund="49090.00", psn="910.00"
+    )
+    assert res["S2"]["group"] == "低保"
+
+
+def test_no_reassistance_and_no_hospital_share_even_for_a_tekun_inpatient_mostly_out_of_catalogue():
+    res = settle_rows(
+        PACK,
+        claims=[
+            {
+                "setl_id": "S1",
+                "setl_date": "2025-05-01",
+                "hosp_lv": "3",
+                "medfee_sumamt": "100000.00",
+                "fulamt_ownpay_amt": "60000.00",
+            }
+        ],
+        identities=[{"psn_no": "P1", "psn_idet_type": "特困人员", "begndate": "2025-01-01"}],
+    )
+    # inscp 40,000; hifp (40,000 − 800) × 0.70 = 27,440; CI base 12,560
+    # CI (12,560 − 4,500) × 0.65 = 5,239; maf (12,560 − 5,239) = 7,321 × 0.80 = 5,856.80
+    # fund 27,440 + 5,239 + 5,856.80 = 38,535.80; psn 100,000 − 38,535.80 = 61,464.20
+    assert money(res["S1"]) == bill(
+        hifp="27440.00", hifmi="5239.00", maf="5856.80", fund="38535.80", psn="61464.20"
+    )
+
+
+def test_general_outpatient_claims_stop_at_the_baselines_300_annual_cap():
+    gp = {"med_type": "11", "hosp_lv": "1"}
+    res = settle_rows(
+        PACK,
+        claims=[
+            {**gp, "setl_id": "G1", "setl_date": "2025-02-01", "medfee_sumamt": "400.00"},
+            {**gp, "setl_id": "G2", "setl_date": "2025-03-01", "medfee_sumamt": "300.00"},
+            {**gp, "setl_id": "G3", "setl_date": "2025-04-01", "medfee_sumamt": "100.00"},
+        ],
+    )
+    # 400 × 0.50 = 200; 300 × 0.50 = 150 capped to 100; 100 × 0.50 = 50 capped to 0
+    assert money(res["G1"]) == bill(hifp="200.00", fund="200.00", psn="200.00")
+    assert money(res["G2"]) == bill(hifp="100.00", fund="100.00", psn="200.00")
+    assert money(res["G3"]) == bill(fund="0.00", psn="100.00")

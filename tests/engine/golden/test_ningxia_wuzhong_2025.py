@@ -148,3 +148,46 @@ def test_a_person_whose_only_group_is_in_no_benefit_rule_settles_as_ordinary():
     assert money(res["S1"]) == bill(
         hifp="71600.00", hifmi="2040.00", fund="73640.00", psn="26360.00"
     )
+
+
+def test_no_reassistance_and_no_hospital_share_even_for_a_tekun_inpatient_mostly_out_of_catalogue():
+    res = settle_rows(
+        PACK,
+        claims=[
+            {
+                "setl_id": "S1",
+                "setl_date": "2025-05-01",
+                "hosp_lv": "3",
+                "medfee_sumamt": "100000.00",
+                "fulamt_ownpay_amt": "60000.00",
+            }
+        ],
+        identities=[{"psn_no": "P1", "psn_idet_type": "特困人员", "begndate": "2025-01-01"}],
+    )
+    # inscp 40,000; hifp (40,000 − 800) × 0.70 = 27,440; CI base 12,560
+    # CI (12,560 − 3,000) × 0.65 = 6,214; maf (12,560 − 6,214) = 6,346 × 0.80 = 5,076.80
+    # fund 27,440 + 6,214 + 5,076.80 = 38,730.80; psn 100,000 − 38,730.80 = 61,269.20
+    assert money(res["S1"]) == bill(
+        hifp="27440.00", hifmi="6214.00", maf="5076.80", fund="38730.80", psn="61269.20"
+    )
+
+
+def test_two_admissions_of_a_dibao_patient_on_one_day_settle_in_setl_id_order():
+    res = settle_rows(
+        PACK,
+        claims=[
+            {"setl_id": "B", "setl_date": "2025-08-01", "medfee_sumamt": "30000.00"},
+            {"setl_id": "A", "setl_date": "2025-08-01", "hosp_lv": "1", "medfee_sumamt": "5200.00"},
+        ],
+        identities=[{"psn_no": "P1", "psn_idet_type": "低保对象", "begndate": "2025-01-01"}],
+    )
+    # A first: hifp (5,200 − 200) × 0.90 = 4,500; CI base 700 < 3,000 → 0; maf 700 × 0.75 = 525
+    #   fund 5,025; psn 175
+    assert money(res["A"]) == bill(hifp="4500.00", maf="525.00", fund="5025.00", psn="175.00")
+    # B: hifp (30,000 − 500) × 0.80 = 23,600; CI base 6,400, cum 7,100
+    #   CI (7,100 − 3,000) × 0.65 − 0 = 2,665 (B first would give 2,210)
+    #   maf (6,400 − 2,665) = 3,735 × 0.75 = 2,801.25
+    #   fund 23,600 + 2,665 + 2,801.25 = 29,066.25; psn 30,000 − 29,066.25 = 933.75
+    assert money(res["B"]) == bill(
+        hifp="23600.00", hifmi="2665.00", maf="2801.25", fund="29066.25", psn="933.75"
+    )

@@ -236,3 +236,71 @@ def test_a_person_both_fanpin_and_yinbing_zhipin_settles_as_fanpin_the_first_gro
         hifp="71600.00", hifmi="7085.00", maf="6870.50", fund="85555.50", psn="14444.50"
     )
     assert res["S1"]["group"] == "返贫致贫"
+
+
+def test_a_person_tagged_dibao_in_april_gets_reassistance_in_may_on_the_years_qualifying_base():
+    res = settle_rows(
+        PACK,
+        claims=[
+            {
+                "setl_id": "S1",
+                "setl_date": "2023-01-10",
+                "medfee_sumamt": "100000.00",
+                "fulamt_ownpay_amt": "10000.00",
+            },
+            {"setl_id": "S2", "setl_date": "2023-05-10", "medfee_sumamt": "50000.00"},
+        ],
+        identities=[{"psn_no": "P1", "psn_idet_type": "低保对象", "begndate": "2023-04-01"}],
+    )
+    # S1 (ordinary): hifp 71,600; CI (18,400 − 15,000) × 0.60 = 2,040; no maf, no tier 4, no hosp
+    #   tier-4 base counted all the same (in province, referred): 18,400 − 2,040 = 16,360
+    assert money(res["S1"]) == bill(
+        hifp="71600.00", hifmi="2040.00", fund="73640.00", psn="26360.00"
+    )
+    assert res["S1"]["group"] is None
+    # S2 (低保): hifp (50,000 − 500) × 0.80 = 39,600; CI base 10,400, cum 28,800
+    #   CI F(28,800) − F(18,400) = 21,300 × 0.65 − 10,900 × 0.65 = 13,845 − 7,085 = 6,760
+    #   maf base 3,640, cum 16,360 + 3,640 = 20,000 → 15,000 − 12,270 = 2,730
+    #   tier 4 base 10,400 − 6,760 − 2,730 = 910; cum 17,270
+    #   F(17,270) − F(16,360) = 7,270 × 0.50 − 6,360 × 0.50 = 3,635 − 3,180 = 455
+    #   fund 39,600 + 6,760 + 2,730 + 455 = 49,545; psn 50,000 − 49,545 = 455
+    assert money(res["S2"]) == bill(
+        hifp="39600.00", hifmi="6760.00", maf="2730.00", oth="455.00", fund="49545.00", psn="455.00"
+    )
+    assert res["S2"]["group"] == "低保"
+
+
+def test_general_outpatient_claims_stop_at_the_baselines_300_annual_cap():
+    gp = {"med_type": "11", "hosp_lv": "1"}
+    res = settle_rows(
+        PACK,
+        claims=[
+            {**gp, "setl_id": "G1", "setl_date": "2023-02-01", "medfee_sumamt": "400.00"},
+            {**gp, "setl_id": "G2", "setl_date": "2023-03-01", "medfee_sumamt": "300.00"},
+            {**gp, "setl_id": "G3", "setl_date": "2023-04-01", "medfee_sumamt": "100.00"},
+        ],
+        identities=[{"psn_no": "P1", "psn_idet_type": "特困人员", "begndate": "2023-01-01"}],
+    )
+    # 400 × 0.50 = 200; 300 × 0.50 = 150 capped to 100; 100 × 0.50 = 50 capped to 0
+    # no CI, assistance, tier 4 or hospital share on type 11, even for 特困
+    assert money(res["G1"]) == bill(hifp="200.00", fund="200.00", psn="200.00")
+    assert money(res["G2"]) == bill(hifp="100.00", fund="100.00", psn="200.00")
+    assert money(res["G3"]) == bill(fund="0.00", psn="100.00")
+
+
+def test_two_admissions_of_a_dibao_patient_on_one_day_settle_in_setl_id_order():
+    res = settle_rows(
+        PACK,
+        claims=[
+            {"setl_id": "B", "setl_date": "2023-08-01", "medfee_sumamt": "30000.00"},
+            {"setl_id": "A", "setl_date": "2023-08-01", "hosp_lv": "1", "medfee_sumamt": "5200.00"},
+        ],
+        identities=[{"psn_no": "P1", "psn_idet_type": "低保对象", "begndate": "2023-01-01"}],
+    )
+    # A first: hifp (5,200 − 200) × 0.90 = 4,500; CI base 700 < 7,500 → 0; maf 700 × 0.75 = 525
+    #   tier 4 base 175 < 10,000 → 0; fund 5,025; psn 175
+    assert money(res["A"]) == bill(hifp="4500.00", maf="525.00", fund="5025.00", psn="175.00")
+    # B: hifp (30,000 − 500) × 0.80 = 23,600; CI base 6,400, cum 7,100 < 7,500 → 0
+    #   maf 6,400 × 0.75 = 4,800; tier 4 cum 175 + 1,600 = 1,775 → 0
+    #   fund 23,600 + 4,800 = 28,400; psn 30,000 − 28,400 = 1,600
+    assert money(res["B"]) == bill(hifp="23600.00", maf="4800.00", fund="28400.00", psn="1600.00")

@@ -131,3 +131,39 @@ def test_a_city_hospital_admission_rounds_half_a_fen_up():
     # hifp (1,000.15 − 800) × 0.70 = 200.15 × 0.70 = 140.105 → 140.11 (half-even would give 140.10)
     # CI 0; fund 140.11; psn 1,000.15 − 140.11 = 860.04
     assert money(res["S1"]) == bill(hifp="140.11", fund="140.11", psn="860.04")
+
+
+def test_no_reassistance_and_no_hospital_share_even_for_a_tekun_inpatient_mostly_out_of_catalogue():
+    res = settle_rows(
+        PACK,
+        claims=[
+            {
+                "setl_id": "S1",
+                "setl_date": "2022-05-01",
+                "hosp_lv": "3",
+                "medfee_sumamt": "100000.00",
+                "fulamt_ownpay_amt": "60000.00",
+            }
+        ],
+        identities=[{"psn_no": "P1", "psn_idet_type": "特困人员", "begndate": "2022-01-01"}],
+    )
+    # inscp 40,000; hifp (40,000 − 800) × 0.70 = 27,440; CI base 12,560
+    # CI (12,560 − 7,500) × 0.65 = 3,289; maf (12,560 − 3,289) = 9,271 × 0.80 = 7,416.80
+    # fund 38,145.80; psn 100,000 − 38,145.80 = 61,854.20 (oth and hosp 0)
+    assert money(res["S1"]) == bill(
+        hifp="27440.00", hifmi="3289.00", maf="7416.80", fund="38145.80", psn="61854.20"
+    )
+
+
+def test_two_admissions_on_one_day_settle_in_setl_id_order_not_input_order():
+    res = settle_rows(
+        PACK,
+        claims=[
+            {"setl_id": "S2", "setl_date": "2022-07-01", "medfee_sumamt": "10000.00"},
+            {"setl_id": "S1", "setl_date": "2022-07-01", "medfee_sumamt": "70000.00"},
+        ],
+    )
+    # S1 first: hifp (70,000 − 500) × 0.80 = 55,600; CI base 14,400 < 15,000 → 0; psn 14,400
+    assert money(res["S1"]) == bill(hifp="55600.00", fund="55600.00", psn="14400.00")
+    # S2: hifp 7,600; CI cum 16,800 → 1,800 × 0.60 = 1,080; fund 8,680; psn 1,320
+    assert money(res["S2"]) == bill(hifp="7600.00", hifmi="1080.00", fund="8680.00", psn="1320.00")

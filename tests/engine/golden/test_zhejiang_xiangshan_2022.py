@@ -153,3 +153,90 @@ def test_a_dibao_chronic_claims_assistance_rounds_half_a_fen_up():
     # maf 35.10 × 0.75 = 26.325 → 26.33 (half-up; half-even would give 26.32)
     # fund 65.20 + 26.33 = 91.53; psn 100.30 − 91.53 = 8.77
     assert money(res["S1"]) == bill(hifp="65.20", maf="26.33", fund="91.53", psn="8.77")
+
+
+def test_a_person_tagged_dibao_bianyuan_in_june_is_covered_above_30000_on_the_years_whole_burden():
+    res = settle_rows(
+        PACK,
+        claims=[
+            {
+                "setl_id": "S1",
+                "setl_date": "2022-02-01",
+                "medfee_sumamt": "100000.00",
+                "fulamt_ownpay_amt": "10000.00",
+            },
+            {"setl_id": "S2", "setl_date": "2022-07-01", "medfee_sumamt": "400000.00"},
+        ],
+        identities=[
+            {"psn_no": "P1", "psn_idet_type": "低保边缘家庭成员", "begndate": "2022-06-01"}
+        ],
+    )
+    # S1 (ordinary): hifp 71,600; CI (18,400 − 15,000) × 0.60 = 2,040; burden 16,360 (counted)
+    assert money(res["S1"]) == bill(
+        hifp="71600.00", hifmi="2040.00", fund="73640.00", psn="26360.00"
+    )
+    assert res["S1"]["group"] is None
+    # S2 (低保边缘): hifp raw (400,000 − 500) × 0.80 = 319,600, capped to 300,000 − 71,600 = 228,400
+    #   CI base 171,600, cum 190,000: tilted F(190,000) − F(18,400) = 182,500 × 0.80 − 10,900 × 0.80
+    #   = 146,000 − 8,720 = 137,280; no assistance group
+    #   tier 4 base 171,600 − 137,280 = 34,320; cum 16,360 + 34,320 = 50,680
+    #   F(50,680) − F(16,360) = 20,680 × 1.00 − 0 = 20,680
+    #   fund 228,400 + 137,280 + 20,680 = 386,360; psn 400,000 − 386,360 = 13,640
+    #   (the year's policy-scope burden: 16,360 + 13,640 = 30,000)
+    assert money(res["S2"]) == bill(
+        hifp="228400.00", hifmi="137280.00", oth="20680.00", fund="386360.00", psn="13640.00"
+    )
+    assert res["S2"]["group"] == "低保边缘"
+
+
+def test_a_dibao_inpatient_mostly_out_of_catalogue_pays_it_himself_the_hospital_bears_nothing():
+    res = settle_rows(
+        PACK,
+        claims=[
+            {
+                "setl_id": "S1",
+                "setl_date": "2022-05-01",
+                "hosp_lv": "3",
+                "medfee_sumamt": "100000.00",
+                "fulamt_ownpay_amt": "60000.00",
+            }
+        ],
+        identities=[{"psn_no": "P1", "psn_idet_type": "低保对象", "begndate": "2022-01-01"}],
+    )
+    # inscp 40,000; hifp (40,000 − 800) × 0.70 = 27,440; CI base 12,560
+    # CI (12,560 − 7,500) × 0.80 = 4,048; maf (12,560 − 4,048) = 8,512 × 0.75 = 6,384
+    # tier 4: burden 2,128 ≤ 30,000 → 0; no out-of-catalogue control in this pack
+    # fund 27,440 + 4,048 + 6,384 = 37,872; psn 100,000 − 37,872 = 62,128
+    assert money(res["S1"]) == bill(
+        hifp="27440.00", hifmi="4048.00", maf="6384.00", fund="37872.00", psn="62128.00"
+    )
+
+
+def test_general_outpatient_claims_stop_at_the_baselines_300_annual_cap():
+    gp = {"med_type": "11", "hosp_lv": "1"}
+    res = settle_rows(
+        PACK,
+        claims=[
+            {**gp, "setl_id": "G1", "setl_date": "2022-02-01", "medfee_sumamt": "400.00"},
+            {**gp, "setl_id": "G2", "setl_date": "2022-03-01", "medfee_sumamt": "300.00"},
+            {**gp, "setl_id": "G3", "setl_date": "2022-04-01", "medfee_sumamt": "100.00"},
+        ],
+    )
+    # 400 × 0.50 = 200; 300 × 0.50 = 150 capped to 100; 100 × 0.50 = 50 capped to 0
+    assert money(res["G1"]) == bill(hifp="200.00", fund="200.00", psn="200.00")
+    assert money(res["G2"]) == bill(hifp="100.00", fund="100.00", psn="200.00")
+    assert money(res["G3"]) == bill(fund="0.00", psn="100.00")
+
+
+def test_two_admissions_on_one_day_settle_in_setl_id_order_not_input_order():
+    res = settle_rows(
+        PACK,
+        claims=[
+            {"setl_id": "S2", "setl_date": "2022-07-01", "medfee_sumamt": "10000.00"},
+            {"setl_id": "S1", "setl_date": "2022-07-01", "medfee_sumamt": "70000.00"},
+        ],
+    )
+    # S1 first: hifp (70,000 − 500) × 0.80 = 55,600; CI base 14,400 < 15,000 → 0; psn 14,400
+    assert money(res["S1"]) == bill(hifp="55600.00", fund="55600.00", psn="14400.00")
+    # S2: hifp 7,600; CI cum 16,800 → 1,800 × 0.60 = 1,080; fund 8,680; psn 1,320
+    assert money(res["S2"]) == bill(hifp="7600.00", hifmi="1080.00", fund="8680.00", psn="1320.00")

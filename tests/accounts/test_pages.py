@@ -210,3 +210,10 @@ def test_pages_forbid_caching_framing_and_foreign_scripts(users, client_for):
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert response["X-Frame-Options"] == "DENY"
     assert "<script>" not in response.content.decode()  # no inline script, only JSON islands
+
+
+def test_only_the_most_specific_link_is_marked_active_in_the_menu():
+    menu = nav.menu("县级经办", "/claims/notices/12/")
+    active = [link["label"] for s in menu for link in s["links"] if link["active"]]
+    assert active == ["应享未享通知"]
+    assert not any(link["active"] for s in nav.menu("县级经办", "/nowhere/") for link in s["links"])

@@ -74,10 +74,19 @@ def menu(role: str | None, path: str = "") -> list[dict]:
                 url = reverse(item.url_name)
             except NoReverseMatch:
                 continue
-            active = path == url if url == "/" else path.startswith(url)
-            links.append({"label": item.label, "url": url, "active": active})
+            links.append({"label": item.label, "url": url, "active": False})
         if links:
             out.append({"section": section, "links": links})
+    # One link is active: the one whose URL is the longest prefix of the path (so /claims/notices/
+    # marks 应享未享通知, not also 结算查询 at /claims/); the home page only on itself.
+    candidates = [
+        link
+        for s in out
+        for link in s["links"]
+        if (path == link["url"] if link["url"] == "/" else path.startswith(link["url"]))
+    ]
+    if candidates:
+        max(candidates, key=lambda link: len(link["url"]))["active"] = True
     return out
 
 

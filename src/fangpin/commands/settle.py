@@ -32,24 +32,29 @@ def register(sub) -> None:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--policy", required=True, help="region pack id (see: fangpin policy list)")
     p.add_argument("--claims", required=True, type=Path, help="claims file (.csv or .parquet)")
-    p.add_argument("--identities", required=True, type=Path, help="identities file (.csv or .parquet)")
+    p.add_argument(
+        "--identities", required=True, type=Path, help="identities file (.csv or .parquet)"
+    )
 
 
 class _Progress:
-    """Stage progress on stderr, shown only on a terminal and for long runs."""
+    """Stage progress on stderr, only on a terminal and only for long runs: the bar appears at
+    the first stage of a run of PROGRESS_MIN_ROWS rows or more, so short runs print nothing."""
 
     def __init__(self, stages: list[str]):
         self.bar = None
-        if sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=len(stages), file=sys.stderr, unit="step", leave=False)
         self.stages = stages
+        self.terminal = sys.stderr.isatty()
 
     def step(self, name: str, rows: int = 0) -> None:
-        if self.bar is not None and rows >= PROGRESS_MIN_ROWS:
-            self.bar.set_description(name)
-            self.bar.update(1)
+        if not self.terminal or rows < PROGRESS_MIN_ROWS:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=len(self.stages), file=sys.stderr, unit="step", leave=False)
+        self.bar.set_description(name)
+        self.bar.update(1)
 
     def close(self) -> None:
         if self.bar is not None:

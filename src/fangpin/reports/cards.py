@@ -77,7 +77,7 @@ COLOURS = ("红色", "橙色", "黄色")
 
 def warning_figures(board: Dashboard, user: Any, where: str, today: dt.date) -> None:
     """Open cases of the year by colour, the overdue ones, and those closed."""
-    table = case_counts(user, board.year, today)
+    table = board.cases = case_counts(user, board.year, today)
     total = table.total
     levels = [*COLOURS, *(lv for lv in table.levels if lv not in COLOURS)]
     for i, level in enumerate(levels):

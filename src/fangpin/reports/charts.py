@@ -8,7 +8,15 @@ import datetime as dt
 from typing import Any
 
 from fangpin.reports.dashboard import Dashboard
-from fangpin.reports.figures import AMOUNT_LABELS, TIERS, CaseTable, case_counts, payouts
+from fangpin.reports.figures import (
+    AMOUNT_LABELS,
+    TIERS,
+    CaseCounts,
+    CaseTable,
+    case_counts,
+    payouts,
+)
+from fangpin.reports.statistics import by_township
 
 # Colours a reader expects for the warning levels; other levels take chart.js's palette.
 LEVEL_COLOURS = {"红色": "#c62828", "橙色": "#ef6c00", "黄色": "#f2b705", "推送": "#1d4e89"}
@@ -39,20 +47,10 @@ def monthly_payouts_chart(user: Any, year: int, today: dt.date) -> dict[str, Any
     }
 
 
-def _township_rows(table: CaseTable, townships: list[tuple[str, str]]) -> list[Any]:
-    """Every township of the area in code order (zeros included), then cases with none."""
-    from fangpin.reports.figures import CaseCounts
-
-    rows = [table.rows.get(code) or CaseCounts(label=name, code=code) for code, name in townships]
-    if "" in table.rows:
-        rows.append(table.rows[""])
-    return rows
-
-
 def warning_charts(table: CaseTable, townships: list[tuple[str, str]], year: int) -> list[dict]:
     if not table.total.open:
         return []
-    rows = _township_rows(table, townships)
+    rows = by_township(table.rows, townships, CaseCounts)
     labels = [r.label for r in rows]
     levels = [lv for lv in table.levels if table.total.open_by_level.get(lv)]
     return [
@@ -91,4 +89,5 @@ def payout_and_warning_charts(board: Dashboard, user: Any, today: dt.date) -> No
     if chart:
         board.charts.append(chart)
     townships = list(townships_for(user).values_list("code", "name"))
-    board.charts.extend(warning_charts(case_counts(user, board.year, today), townships, board.year))
+    table = board.cases or case_counts(user, board.year, today)
+    board.charts.extend(warning_charts(table, townships, board.year))

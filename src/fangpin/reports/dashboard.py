@@ -51,6 +51,7 @@ class Dashboard:
     charts: list[dict[str, Any]] = field(default_factory=list)
     county_wide: bool = False
     statistics: bool = False  # the user's role reads payouts and warnings
+    cases: Any = None  # the year's figures.CaseTable, once counted (cards and charts share it)
 
 
 def pack_in_use() -> PackInfo:

@@ -221,9 +221,10 @@ class CaseCounts:
         return [self.open_by_level.get(n, 0) for n in names]
 
     def add(self, other: CaseCounts) -> None:
-        for mine, theirs in ((self.by_level, other.by_level), (self.open_by_level, other.open_by_level)):  # fmt: skip
-            for k, v in theirs.items():
-                mine[k] = mine.get(k, 0) + v
+        for k, v in other.by_level.items():
+            self.by_level[k] = self.by_level.get(k, 0) + v
+        for k, v in other.open_by_level.items():
+            self.open_by_level[k] = self.open_by_level.get(k, 0) + v
         self.open += other.open
         self.closed += other.closed
         self.overdue += other.overdue

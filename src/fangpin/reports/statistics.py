@@ -83,7 +83,9 @@ def _enrollment(stats: Statistics, user: Any) -> None:
     )
 
 
-def statistics(user: Any, year: int, township: str | None = None, today: dt.date | None = None) -> Statistics:  # fmt: skip
+def statistics(
+    user: Any, year: int, township: str | None = None, today: dt.date | None = None
+) -> Statistics:
     """The tables for `user` (township already checked with access.checked_township)."""
     from django.utils import timezone
 

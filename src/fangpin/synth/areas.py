@@ -130,3 +130,9 @@ def build_areas(rng: np.random.Generator, spec: CountySpec) -> tuple[pl.DataFram
         orient="row",
     )
     return areas, villages
+
+
+def county_in_region(region: str) -> str | None:
+    """The first built-in county named in a region pack's region text (e.g. 宁夏回族自治区吴忠市
+    (同心县、盐池县) → 同心县), or None when the pack's region has none of them."""
+    return next((name for name in COUNTIES if name in region), None)

@@ -173,17 +173,68 @@ def test_cancelling_an_earlier_claim_recomputes_the_later_ones(api, policy):
     assert row.paid2 == rebuild_accumulator(p.id_no, 2023)[3]
 
 
-def test_the_api_describes_itself(live_server, policy):
+def test_the_api_describes_itself_to_a_caller_with_a_key(api, live_server):
     from tests.claims.conftest import Caller
 
-    status, doc = Caller(live_server.url, None)("GET", "/api/openapi.json")
+    status, doc = Caller(live_server.url, api.key)("GET", "/api/openapi.json")
     assert status == 200
     paths = doc["paths"]
     assert "/api/v1/settlements" in paths and "/api/v1/settlements/{setl_id}/cancel" in paths
     import urllib.request
 
-    with urllib.request.urlopen(live_server.url + "/api/docs") as resp:
+    req = urllib.request.Request(live_server.url + "/api/docs")
+    req.add_header("X-Api-Key", api.key)
+    with urllib.request.urlopen(req) as resp:
         page = resp.read().decode()
     assert "swagger-ui-bundle.js" in page and "cdn" not in page.lower()
     with urllib.request.urlopen(live_server.url + "/api/assets/swagger-ui-bundle.js") as resp:
         assert resp.status == 200
+
+
+def _ledger_rows():
+    from fangpin.claims.models import Adjustment, Claim, Settlement
+
+    return {
+        "claims": list(Claim.objects.order_by("id").values()),
+        "settlements": list(Settlement.objects.order_by("id").values()),
+        "adjustments": list(Adjustment.objects.order_by("id").values()),
+    }
+
+
+def test_cancel_and_resettle_only_add_rows_and_every_earlier_row_stays_as_it_was(api):
+    p = make_person([("低保对象", dt.date(2023, 1, 1), None)])
+    api("POST", "/settlements", claim("A1", p.id_no, date="2023-02-01"))
+    api("POST", "/settlements", claim("A2", p.id_no, date="2023-04-01", total="80000.00"))
+    steps = [
+        ("POST", "/settlements/A1/cancel", {"reason": "重复结算"}),
+        ("POST", "/settlements/A1/resettle", None),
+    ]
+    before = _ledger_rows()
+    for method, path, body in steps:
+        status, _ = api(method, path, body)
+        assert status in (200, 201), path
+        after = _ledger_rows()
+        for table, rows in before.items():
+            assert len(after[table]) >= len(rows), table
+            assert after[table][: len(rows)] == rows, f"{table} changed in place by {path}"
+        before = after
+    counts = {t: len(r) for t, r in before.items()}
+    # 2 claims; settle A1, settle A2, cancel A1, settle A1 again (4 settlement rows); the
+    # cancellation recomputed A2 (adjustment rows, A2's own settlement row untouched)
+    assert counts["claims"] == 2 and counts["settlements"] == 4
+    assert counts["adjustments"] >= 1
+
+
+def test_the_fund_codes_name_each_tier_including_the_reassistance(api):
+    p = make_person([("低保对象", dt.date(2023, 1, 1), None)])
+    status, body = api("POST", "/settlements", claim("F1", p.id_no, hosp_lv=4, total="400000.00"))
+    assert status == 201
+    detail = {d["fund_pay_type"]: d for d in body["setldetail"]}
+    assert set(detail) == {"390100", "390200", "610100", "610200"}
+    assert detail["390100"]["fund_payamt"] == body["hifp_pay"]
+    assert detail["390200"]["fund_payamt"] == body["hifmi_pay"]
+    assert detail["610100"]["fund_payamt"] == body["maf_pay"]
+    assert detail["610200"]["fund_payamt"] == body["oth_pay"] != "0.00"
+    assert "倾斜救助" in detail["610200"]["fund_pay_type_name"]
+    paid = sum(fen(d["fund_payamt"]) for d in detail.values())
+    assert paid == fen(body["fund_pay_sumamt"])

@@ -17,7 +17,7 @@ from ninja.openapi.docs import DocsBase
 from ninja.responses import Status
 
 from fangpin.claims import services
-from fangpin.claims.auth import BearerKey, HeaderKey
+from fangpin.claims.auth import BearerKey, HeaderKey, key_or_login
 from fangpin.claims.bill import bill_json, explain_settlement
 from fangpin.claims.models import FUND_CODES, RESULT_FIELDS
 from fangpin.claims.schemas import AccumulatorOut, CancelIn, ClaimIn, Problem, SettlementOut
@@ -48,6 +48,7 @@ api = NinjaAPI(
     description="定点医药机构联网结算:结算(含预结算)、冲销、重新结算、查询结算单与年度累计。金额单位:元。",
     urls_namespace="api",
     docs=LocalSwagger(),
+    docs_decorator=key_or_login,
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
@@ -164,9 +165,15 @@ def resettle(request: HttpRequest, setl_id: str):
     return Status(201, settlement_json(o))
 
 
-@router.get("/persons/{psn_no}/accumulators/{year}", response=AccumulatorOut, summary="年度累计")
+@router.get(
+    "/persons/{psn_no}/accumulators/{year}",
+    response={200: AccumulatorOut, 404: Problem},
+    summary="年度累计",
+)
 def accumulators(request: HttpRequest, psn_no: str, year: int):
-    _key, acc = services.accumulator_for(psn_no, year)
+    """The person's year-to-date amounts, for an institution that settled a claim of theirs
+    that year (any other answers 404: a key does not open everyone's records)."""
+    _key, acc = services.accumulator_for(psn_no, year, request.auth)
     return {
         "psn_no": psn_no,
         "year": year,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
+from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from ninja.security import APIKeyHeader, HttpBearer
 
@@ -29,9 +32,12 @@ def issue_key(institution: Institution, label: str = "") -> str:
 
 
 def revoke_key(prefix: str) -> int:
-    return ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).update(
+    """Revoke the key; this process stops accepting it at once, others within CACHE_SECONDS."""
+    n = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    forget_keys()
+    return n
 
 
 # Keys seen recently, by hash: every online claim is authenticated, and a query per call for a
@@ -64,6 +70,28 @@ def institution_for(key: str | None) -> Institution | None:
 def forget_keys() -> None:
     """Empty the cache (after revoking keys in this process, and in tests)."""
     _cache.clear()
+
+
+def key_of(request: HttpRequest) -> str | None:
+    """The key a request carries, as `Authorization: Bearer <key>` or `X-Api-Key: <key>`."""
+    auth = request.headers.get("Authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    return request.headers.get("X-Api-Key")
+
+
+def key_or_login(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For the OpenAPI document and the docs page: an institution's valid key or a signed-in
+    user of the site; anyone else gets 401 (the description is not for the open network)."""
+
+    @functools.wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated) or institution_for(key_of(request)):
+            return view(request, *args, **kwargs)
+        return JsonResponse({"detail": "Unauthorized"}, status=401)
+
+    return guarded
 
 
 class BearerKey(HttpBearer):

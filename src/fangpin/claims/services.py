@@ -445,9 +445,18 @@ def resettle_online(institution: Institution, setl_id: str) -> Outcome:
     return Outcome(claim, s, created=True)
 
 
-def accumulator_for(psn_no: str, year: int) -> tuple[str, Accumulators]:
-    """A person's year-to-date accumulators (zeros when nothing was settled yet)."""
+def accumulator_for(
+    psn_no: str, year: int, institution: Institution | None = None
+) -> tuple[str, Accumulators]:
+    """A person's year-to-date accumulators (zeros when nothing was settled yet). With an
+    institution: only when it has a claim of that person in that year, else NotFound."""
     _person, key, _ = find_person(psn_no)
+    if institution is not None:
+        mine = Claim.objects.filter(
+            person_key=key, setl_date__year=year, institution=institution
+        ).exists()
+        if not mine:
+            raise NotFound(psn_no)
     return key, acc_of(Accumulator.objects.filter(person_key=key, year=year).first())
 
 

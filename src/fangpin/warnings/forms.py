@@ -8,7 +8,9 @@ from django.utils import timezone
 from fangpin.units import UnitError, yuan_to_fen
 from fangpin.warnings.models import Finding, MeasureKind
 
-DATE = forms.DateInput(attrs={"type": "date"})
+# ISO dates: a browser's <input type="date"> accepts no other value (the zh-hans locale would
+# otherwise render 2026/12/02 and the box would come up empty).
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class VisitForm(forms.Form):

@@ -18,14 +18,13 @@ from typing import Any
 import polars as pl
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from fangpin.engine.workdays import add_working_days_or_weekdays as add_working_days
 from fangpin.people.areas import AreaResolver
 from fangpin.people.auditing import CHANGE, audit
-from fangpin.people.bulk import insert_rows, select_in
-from fangpin.people.models import Area, DepartmentUpload, Household, Identity, Person, UploadReject
+from fangpin.people.bulk import insert_rows, select_in, select_rows
+from fangpin.people.models import DepartmentUpload, Household, Identity, Person, UploadReject
 from fangpin.tabular.deptlist import DeptList, canonical_department, read_dept_list
 
 BATCH = 2_000
@@ -182,12 +181,12 @@ class _Households:
         self.areas = areas
         self.known: dict[str, int] = {}
 
-    def get(self, number: str, township: Area | None, village: Area | None) -> int:
+    def get(self, number: str, township_id: int | None, village_id: int | None) -> int:
         number = number.strip()[:32]
         pk = self.known.get(number)
         if pk is None:
             hh, _ = Household.objects.get_or_create(
-                number=number, defaults={"township": township, "village": village}
+                number=number, defaults={"township_id": township_id, "village_id": village_id}
             )
             pk = self.known[number] = hh.pk
         return pk
@@ -219,9 +218,7 @@ def create_persons(rows: list[tuple]) -> dict[str, int]:
     wanted = {r[0] for r in rows}
     out = {
         id_no: pk
-        for id_no, pk in Person.objects.filter(pk__gt=top)
-        .values_list("id_no", "pk")
-        .iterator(chunk_size=BATCH)
+        for id_no, pk in select_rows(Person, ("id_no", "id"), "{id} > %s", [top])
         if id_no in wanted
     }
     if len(out) != len(wanted):
@@ -252,108 +249,149 @@ class _Merge:
 
     def _persons(self, good: pl.DataFrame) -> dict[str, int]:
         rows = good.unique("id_no", keep="first", maintain_order=True).select(
-            "row",
-            "id_no",
-            "name",
-            "sex",
-            "birth_date",
-            "township",
-            "village",
-            "relation",
+            "row", "id_no", "name", "sex", "birth_date", "township", "village", "relation",
             "household",
-        )
+        )  # fmt: skip
+        rows = self._places(rows)
         known = persons_by_id(rows["id_no"].to_list())
-        areas = AreaResolver()
-        households = _Households(areas)
-        places: dict[tuple[str, str], tuple[Area | None, Area | None]] = {}
+        ledger = pl.DataFrame(
+            [(k, *v) for k, v in known.items()],
+            schema={"id_no": pl.String, "pk": pl.Int64, "ledger_name": pl.String,
+                    "town_id": pl.Int64, "village_id": pl.Int64, "hh_id": pl.Int64},
+            orient="row",
+        )  # fmt: skip
+        rows = rows.join(ledger, on="id_no", how="left", maintain_order="left")
         now = timezone.now()
         source = f"{self.dept}名单#{self.upload.pk}"[:64]
-        new: list[tuple] = []
-        fill: list[Person] = []
-        for row, id_no, name, sex, birth, town, village, relation, hh in rows.iter_rows():
-            place = places.get((town, village))
-            if place is None:  # a county has a few hundred villages: resolve each pair once
-                t = areas.township(town) if town else None
-                place = places[(town, village)] = (
-                    t,
-                    areas.village(t, village) if village else None,
-                )
-            t, v = place
-            h = households.get(hh, t, v) if hh else None
-            if id_no not in known:
-                new.append((
-                    id_no, name[:64], sex, birth, t.pk if t else None, v.pk if v else None, h,
-                    relation[:16], source, now, now,
-                ))  # fmt: skip
-                continue
-            pk, ledger_name, town_id, village_id, hh_id = known[id_no]
-            if ledger_name != name:
-                self.warnings.append(UploadReject(
-                    upload=self.upload, row=row, column=self.checked.columns.get("name", "姓名"),
-                    value=name, reason=f"姓名与台账不一致（台账为「{ledger_name}」），台账未改动",
-                    level=UploadReject.Level.WARNING,
-                ))  # fmt: skip
-            # Fill what the ledger lacks from the list; a differing township, village or
-            # household is left for the bureau, since departments may disagree.
-            town_fill = town_id is None and t is not None
-            village_fill = village_id is None and v is not None and town_id in (None, t.pk)
-            hh_fill = hh_id is None and h is not None
-            if town_fill or village_fill or hh_fill:
-                fill.append(Person(
-                    pk=pk, township_id=t.pk if town_fill else town_id,
-                    village_id=v.pk if village_fill else village_id,
-                    household_id=h if hh_fill else hh_id, updated_at=now,
-                ))  # fmt: skip
-        out = {id_no: rec[0] for id_no, rec in known.items()}
-        out.update(create_persons(new))
+        new = rows.filter(pl.col("pk").is_null()).select(
+            "id_no", pl.col("name").str.slice(0, 64), "sex", "birth_date", "t", "v", "h",
+            pl.col("relation").str.slice(0, 16), pl.lit(source).alias("source"),
+            pl.lit(now).alias("created_at"), pl.lit(now).alias("updated_at"),
+        )  # fmt: skip
+        mine = rows.filter(pl.col("pk").is_not_null())
+        column = self.checked.columns.get("name", "姓名")
+        for row, name, ledger_name in (
+            mine.filter(pl.col("ledger_name") != pl.col("name"))
+            .select("row", "name", "ledger_name")
+            .iter_rows()
+        ):
+            self.warnings.append(UploadReject(
+                upload=self.upload, row=row, column=column, value=name,
+                reason=f"姓名与台账不一致（台账为「{ledger_name}」），台账未改动",
+                level=UploadReject.Level.WARNING,
+            ))  # fmt: skip
+        # Fill what the ledger lacks from the list; a differing township, village or
+        # household is left for the bureau, since departments may disagree.
+        town_fill = pl.col("town_id").is_null() & pl.col("t").is_not_null()
+        village_fill = (
+            pl.col("village_id").is_null()
+            & pl.col("v").is_not_null()
+            & (pl.col("town_id").is_null() | (pl.col("town_id") == pl.col("t")))
+        )
+        hh_fill = pl.col("hh_id").is_null() & pl.col("h").is_not_null()
+        fill = [
+            Person(pk=pk, township_id=t, village_id=v, household_id=h, updated_at=now)
+            for pk, t, v, h in mine.filter(town_fill | village_fill | hh_fill)
+            .select(
+                "pk",
+                pl.when(town_fill).then("t").otherwise("town_id"),
+                pl.when(village_fill).then("v").otherwise("village_id"),
+                pl.when(hh_fill).then("h").otherwise("hh_id"),
+            )
+            .iter_rows()
+        ]
+        out = dict(zip(mine["id_no"].to_list(), mine["pk"].to_list(), strict=True))
+        out.update(create_persons(new.rows()))
         if fill:
             Person.objects.bulk_update(
                 fill, ["township", "village", "household", "updated_at"], batch_size=BATCH
             )
-        self.upload.persons_created = len(new)
+        self.upload.persons_created = new.height
         return out
+
+    def _places(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """The rows with township, village and household ids (t, v, h). A county has a few
+        hundred villages: each (township, village) pair and each household number is resolved
+        once, then joined onto the rows."""
+        areas = AreaResolver()
+        households = _Households(areas)
+        pairs = []
+        for town, village in rows.select("township", "village").unique().iter_rows():
+            t = areas.township(town) if town else None
+            v = areas.village(t, village) if village else None
+            pairs.append((town, village, t.pk if t else None, v.pk if v else None))
+        place_schema = {"township": pl.String, "village": pl.String, "t": pl.Int64, "v": pl.Int64}
+        rows = rows.join(
+            pl.DataFrame(pairs, schema=place_schema, orient="row"),
+            on=["township", "village"],
+            how="left",
+            maintain_order="left",
+        )
+        numbered = rows.filter(pl.col("household") != "").unique("household", keep="first")
+        hh = [
+            (number, households.get(number, t, v))
+            for number, t, v in numbered.select("household", "t", "v").iter_rows()
+        ]
+        return rows.join(
+            pl.DataFrame(hh, schema={"household": pl.String, "h": pl.Int64}, orient="row"),
+            on="household",
+            how="left",
+            maintain_order="left",
+        )
 
     # --- identities ------------------------------------------------------------------------
 
-    def _latest(self) -> dict[tuple[int, str], tuple]:
-        """(person, identity) -> (pk, begin, end, ended_by) of the latest spell this department pushes."""
-        rows = (
-            Identity.objects.filter(department=self.dept)
-            .order_by("begin", "pk")
-            .values_list("person_id", "name", "pk", "begin", "end", "ended_by_id")
+    def _latest(self) -> pl.DataFrame:
+        """person, name, pk, old_begin, old_end, ended_by: the latest spell of each (person,
+        identity) this department pushes."""
+        rows = select_rows(
+            Identity,
+            ("person", "name", "id", "begin", "end", "ended_by"),
+            "{department} = %s",
+            [self.dept],
+            order_by=("begin", "id"),
         )
-        return {(person, name): rest for person, name, *rest in rows.iterator(chunk_size=BATCH)}
+        schema = {"person": pl.Int64, "name": pl.String, "pk": pl.Int64, "old_begin": pl.Date,
+                  "old_end": pl.Date, "ended_by": pl.Int64}  # fmt: skip
+        return pl.DataFrame(rows, schema=schema, orient="row").unique(
+            ["person", "name"], keep="last", maintain_order=True
+        )
 
     def _identities(self, good: pl.DataFrame, person_of: dict[str, int]) -> set[tuple[int, str]]:
-        latest = self._latest()
+        persons = pl.DataFrame(
+            {"id_no": list(person_of), "person": list(person_of.values())},
+            schema={"id_no": pl.String, "person": pl.Int64},
+        )
+        rows = (
+            good.join(persons, on="id_no", how="left", maintain_order="left")
+            .select("person", pl.col("identity").alias("name"), "group", "begin", "end")
+            .join(self._latest(), on=["person", "name"], how="left", maintain_order="left")
+        )
+        # A person listed again after an exit starts a new spell; otherwise the list's dates
+        # are the department's current word on the spell.
+        begin, end, old_end = pl.col("begin"), pl.col("end"), pl.col("old_end")
+        fresh = pl.col("pk").is_null() | (
+            old_end.is_not_null() & begin.is_not_null() & (begin > old_end)
+        )
+        # Without a begin column the list's date stands in (or the exit, if earlier).
+        d = pl.lit(self.list_date, dtype=pl.Date)
+        first = pl.coalesce(
+            begin, pl.when(end.is_not_null()).then(pl.min_horizontal(d, end)).otherwise(d)
+        )
         now = timezone.now()
-        new: list[tuple] = []
-        changed: list[Identity] = []
-        unchanged = 0
-        seen: set[tuple[int, str]] = set()
-        for id_no, name, group, begin, end in good.select(
-            "id_no", "identity", "group", "begin", "end"
-        ).iter_rows():
-            key = (person_of[id_no], name)
-            seen.add(key)
-            spell = latest.get(key)
-            # A person listed again after an exit starts a new spell; otherwise the list's
-            # dates are the department's current word on the spell.
-            if spell is None or (spell[2] is not None and begin is not None and begin > spell[2]):
-                # Without a begin column the list's date stands in (or the exit, if earlier).
-                first = begin or (min(self.list_date, end) if end else self.list_date)
-                new.append((key[0], name, group, self.dept, first, end, self.upload.pk, now, now))
-                continue
-            pk, old_begin, old_end, ended_by = spell
-            begin = begin or old_begin
-            if (old_begin, old_end, ended_by) == (begin, end, None) or (
-                end is not None and end < begin
-            ):
-                # Unchanged — or an exit before the ledger's begin, which a list without begin
-                # dates cannot correct; the spell stays as it is for the bureau to look at.
-                unchanged += 1
-                continue
-            changed.append(Identity(pk=pk, begin=begin, end=end, ended_by_id=None, updated_at=now))
+        new = rows.filter(fresh).select(
+            "person", "name", "group", pl.lit(self.dept).alias("department"),
+            first.alias("begin"), "end", pl.lit(self.upload.pk).alias("source_upload"),
+            pl.lit(now).alias("created_at"), pl.lit(now).alias("updated_at"),
+        )  # fmt: skip
+        spells = rows.filter(~fresh).with_columns(pl.coalesce(begin, "old_begin").alias("begin"))
+        # Unchanged — or an exit before the ledger's begin, which a list without begin dates
+        # cannot correct; the spell stays as it is for the bureau to look at.
+        same = (
+            (pl.col("old_begin") == begin) & old_end.eq_missing(end) & pl.col("ended_by").is_null()
+        )
+        backwards = (end < begin).fill_null(False)
+        changed = spells.filter(~(same | backwards))
         fields = (
             "person",
             "name",
@@ -365,34 +403,38 @@ class _Merge:
             "created_at",
             "updated_at",
         )
-        insert_rows(Identity, fields, new)
-        if changed:
+        insert_rows(Identity, fields, new.rows())
+        if changed.height:
             Identity.objects.bulk_update(
-                changed, ["begin", "end", "ended_by", "updated_at"], batch_size=BATCH
+                [
+                    Identity(pk=pk, begin=b, end=e, ended_by_id=None, updated_at=now)
+                    for pk, b, e in changed.select("pk", "begin", "end").iter_rows()
+                ],
+                ["begin", "end", "ended_by", "updated_at"],
+                batch_size=BATCH,
             )
         self.upload.rows_new, self.upload.rows_changed, self.upload.rows_unchanged = (
-            len(new),
-            len(changed),
-            unchanged,
+            new.height,
+            changed.height,
+            spells.height - changed.height,
         )
-        return seen
+        return set(zip(rows["person"].to_list(), rows["name"].to_list(), strict=True))
 
     def _end_unlisted(self, seen: set[tuple[int, str]], person_of: dict[str, int]) -> None:
         """Dynamic adjustment (动态调整): an open spell the department no longer lists ends on
         the list's date — unless the person's row was rejected, since a typo must not cost
         anyone their identity; that spell waits for the corrected list."""
         d = self.list_date
-        open_spells = Identity.objects.filter(
-            Q(end__isnull=True) | Q(end__gt=d), department=self.dept, begin__lte=d
+        open_spells = select_rows(
+            Identity,
+            ("id", "person", "name"),
+            "{department} = %s AND {begin} <= %s AND ({end} IS NULL OR {end} > %s)",
+            [self.dept, d, d],
         )
-        total_open = 0
-        candidates: list[tuple[int, int]] = []
-        for pk, person, name in open_spells.values_list("pk", "person_id", "name").iterator(
-            chunk_size=BATCH
-        ):
-            total_open += 1
-            if (person, name) not in seen:
-                candidates.append((pk, person))
+        total_open = len(open_spells)
+        candidates = [
+            (pk, person) for pk, person, name in open_spells if (person, name) not in seen
+        ]
         held_people = self._held_people(person_of, {person for _pk, person in candidates})
         ending = [pk for pk, person in candidates if person not in held_people]
         if self.checked.good.height == 0 and ending and not self.force:

@@ -206,8 +206,11 @@ def test_a_record_page_opens_for_its_townships_cadres_and_is_404_for_another_tow
     assert client_for(users.colleague).get(url).status_code == 200
     assert client_for(users.county).get(url).status_code == 200
     assert client_for(users.outsider).get(url).status_code == 404
+    # A department's liaison opens nobody's record, in any township.
+    assert client_for(users.liaison).get(url).status_code == 403
     # A refused look leaves no trace of having seen the record.
-    assert not AuditEntry.objects.filter(user=users.outsider, action="view").exists()
+    for user in (users.outsider, users.liaison):
+        assert not AuditEntry.objects.filter(user=user, action="view").exists()
 
 
 @pytest.mark.parametrize("name,entry", params(Write))
@@ -215,7 +218,12 @@ def test_a_write_is_refused_to_read_only_users_and_another_township_and_changes_
     name, entry, world, users, client_for
 ):
     url, data, took_effect = entry.build(world)
-    refusals = ((users.colleague, 403), (users.leader, 403), (users.outsider, 404))
+    refusals = (
+        (users.colleague, 403),
+        (users.leader, 403),
+        (users.liaison, 403),
+        (users.outsider, 404),
+    )
     for user in refusals:
         client_for(user[0])  # signed in before the snapshot
     before, changed = fingerprint(), changes()

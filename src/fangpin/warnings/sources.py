@@ -175,11 +175,13 @@ def _sums_sql(measures: tuple[str, ...]) -> str:
     settlement = apps.get_model("claims", "Settlement")._meta.db_table
     adjustment = apps.get_model("claims", "Adjustment")._meta.db_table
     sign = "CASE WHEN s.kind = 'cancel' THEN -1 ELSE 1 END"
+    # Columns are named in the first SELECT (not in a column list after the alias, which
+    # SQLite does not accept), so the same text runs on both databases.
     from_settlements = ", ".join(
-        f"{sign} * c.inscp_scp_amt" if m == "inscp_scp_amt" else f"s.{m}" for m in measures
+        (f"{sign} * c.inscp_scp_amt" if m == "inscp_scp_amt" else f"s.{m}") + f" AS v{i}"
+        for i, m in enumerate(measures)
     )
     from_adjustments = ", ".join("0" if m == "inscp_scp_amt" else f"a.{m}" for m in measures)
-    names = ", ".join(f"v{i}" for i in range(len(measures)))
     sums = ", ".join(
         f"SUM(n) FILTER (WHERE kind = {k}), "
         + ", ".join(f"SUM(v{i}) FILTER (WHERE kind = {k})" for i in range(len(measures)))
@@ -187,7 +189,7 @@ def _sums_sql(measures: tuple[str, ...]) -> str:
     )
     return (
         f"SELECT person_key, {sums} FROM ("
-        f"SELECT c.person_key, {_KIND_SQL}, {sign}, {from_settlements} "
+        f"SELECT c.person_key AS person_key, {_KIND_SQL} AS kind, {sign} AS n, {from_settlements} "
         f"FROM {claim} c JOIN {settlement} s ON s.claim_id = c.id "
         f"WHERE c.setl_date >= %s AND c.setl_date <= %s "
         f"UNION ALL "
@@ -195,7 +197,7 @@ def _sums_sql(measures: tuple[str, ...]) -> str:
         f"FROM {adjustment} a JOIN {claim} c ON c.id = a.claim_id "
         f"WHERE c.setl_date >= %s AND c.setl_date <= %s "
         f"AND NOT EXISTS (SELECT 1 FROM {settlement} x WHERE x.cancels_id = a.settlement_id)"
-        f") AS t (person_key, kind, n, {names}) GROUP BY person_key"
+        f") AS t GROUP BY person_key"
     )
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 from django.db import transaction
+from django.utils import timezone
 
 from fangpin.claims.ledger import amounts_of, claim_frame, contribution, identity_frame
 from fangpin.claims.models import (
@@ -42,6 +43,7 @@ from fangpin.policy.registry import Pack
 from fangpin.tabular.claims import validate_claims
 from fangpin.tabular.io import TableError, first_data_row, read_table, table_format
 from fangpin.tabular.values import amount_fen, any_bad, join_reasons
+from fangpin.warnings.bulk import update_columns
 
 PAID_COLUMNS = (
     "hifp_pay",
@@ -328,11 +330,15 @@ def _settle_chunk(
         )
         summary.fund += amounts["fund_pay_sumamt"]
     Settlement.objects.bulk_create(rows, batch_size=2_000)
+    now = timezone.now()
+    changed = []
     for row in result.accumulators.iter_rows(named=True):
-        values = [row[n] for n in k.ACC_NAMES]
+        values = [int(row[n]) for n in k.ACC_NAMES]
         if list(running[row["psn_no"]]) != values:
             raise AssertionError(f"accumulators of {row['psn_no']} disagree with the claims' sum")
-        store_acc(acc_rows[row["psn_no"]], values)
+        changed.append((acc_rows[row["psn_no"]].pk, *values, now))
+    # One statement for the chunk (store_acc would save each person-year on its own).
+    update_columns(Accumulator, [*k.ACC_NAMES, "updated_at"], changed)
     summary.claims += len(claims)
     summary.person_years += len(result.accumulators)
 

@@ -94,11 +94,21 @@ def _lock(keys: list[str], year: int) -> dict[str, Accumulator]:
         .filter(person_key__in=keys, year=year)
         .order_by("person_key")
     }
-    for key in keys:
-        if key not in rows:
-            rows[key], _ = Accumulator.objects.select_for_update().get_or_create(
-                person_key=key, year=year
-            )
+    missing = [key for key in keys if key not in rows]
+    if missing:
+        # One insert for all new person-years (a concurrent run may have made some: kept),
+        # then locked like the others.
+        Accumulator.objects.bulk_create(
+            [Accumulator(person_key=key, year=year) for key in missing],
+            batch_size=2_000,
+            ignore_conflicts=True,
+        )
+        rows.update(
+            (r.person_key, r)
+            for r in Accumulator.objects.select_for_update()
+            .filter(person_key__in=missing, year=year)
+            .order_by("person_key")
+        )
     return rows
 
 

@@ -24,6 +24,7 @@ from fangpin.policy.groups import GROUP_BIT
 from fangpin.policy.schema import Policy
 from fangpin.tabular.xlsx import write_xlsx
 from fangpin.units import fen_to_yuan
+from fangpin.warnings.bulk import update_columns
 
 
 @dataclass
@@ -86,17 +87,18 @@ def _store(year: int, pack_id: str, table: pl.DataFrame) -> int:
     }
     changed = []
     with transaction.atomic():
-        for rec in EnrollmentRecord.objects.filter(year=year).only(
-            "pk", "subsidy", "subsidy_group", "subsidy_pack"
+        for pk, *old in (
+            EnrollmentRecord.objects.filter(year=year)
+            .values_list("pk", "subsidy", "subsidy_group", "subsidy_pack")
+            .iterator(chunk_size=BATCH)
         ):
-            subsidy, group = want.get(rec.pk, (0, ""))
-            pack = pack_id if rec.pk in want else ""
-            if (rec.subsidy, rec.subsidy_group, rec.subsidy_pack) != (subsidy, group, pack):
-                rec.subsidy, rec.subsidy_group, rec.subsidy_pack = subsidy, group, pack
-                changed.append(rec)
-        EnrollmentRecord.objects.bulk_update(
-            changed, ["subsidy", "subsidy_group", "subsidy_pack"], batch_size=BATCH
-        )
+            subsidy, group = want.get(pk, (0, ""))
+            new = (subsidy, group, pack_id if pk in want else "")
+            if tuple(old) != new:
+                changed.append((pk, *new))
+        # One prepared UPDATE (PostgreSQL: one statement) rather than bulk_update's CASE
+        # expressions, which SQLite evaluates row by row against every branch.
+        update_columns(EnrollmentRecord, ("subsidy", "subsidy_group", "subsidy_pack"), changed)
     return len(changed)
 
 

@@ -1,5 +1,5 @@
 # Two entry points for a fresh machine with Python 3.11:
-#   make demo   install fangpin and run it on the shipped example
+#   make demo   install fangpin, build a synthetic county's year and serve it on 127.0.0.1:8000
 #   make test   install fangpin with its test tools and run the whole test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
@@ -17,11 +17,7 @@ system:
 	bash scripts/system-deps.sh
 
 demo: $(BIN)/fangpin
-	$(BIN)/fangpin policy list
-	$(BIN)/fangpin settle --policy shanxi-linxian-2023 --claims examples/claims.csv \
-	  --identities examples/identities.csv --out var/example-settled.csv || test $$? -eq 1
-	$(BIN)/fangpin explain --policy shanxi-linxian-2023 --claims examples/claims.csv \
-	  --identities examples/identities.csv --setl-id S2023000003
+	$(BIN)/fangpin demo
 
 lint: $(BIN)/fangpin
 	$(BIN)/ruff check src tests bench

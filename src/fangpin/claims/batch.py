@@ -22,28 +22,34 @@ import polars as pl
 from django.db import transaction
 from django.utils import timezone
 
-from fangpin.claims.ledger import amounts_of, claim_frame, contribution, identity_frame
+from fangpin.claims.bulk import (
+    insert_claims,
+    insert_settlements,
+    json_text,
+    lock_person_years,
+    read_claims,
+    store_person_years,
+)
+from fangpin.claims.ledger import contributions, engine_claims, identity_frame
 from fangpin.claims.models import (
     CLAIM_AMOUNTS,
     RESULT_FIELDS,
-    Accumulator,
     Claim,
     ClaimImport,
     ImportReject,
     Institution,
     Settlement,
 )
-from fangpin.claims.resettle import _lock
-from fangpin.claims.services import acc_of, claim_dict, store_acc
 from fangpin.engine import kernel as k
-from fangpin.engine.settle import group_masks, settle_batch
+from fangpin.engine.settle import Accumulators, group_masks, settle_batch
+from fangpin.people.bulk import select_in
 from fangpin.people.models import Identity, Person
 from fangpin.policy.groups import GROUP_BIT
 from fangpin.policy.registry import Pack
 from fangpin.tabular.claims import validate_claims
 from fangpin.tabular.io import TableError, first_data_row, read_table, table_format
 from fangpin.tabular.values import amount_fen, any_bad, join_reasons
-from fangpin.warnings.bulk import update_columns
+from fangpin.warnings.bulk import copy_rows
 
 PAID_COLUMNS = (
     "hifp_pay",
@@ -54,7 +60,7 @@ PAID_COLUMNS = (
     "fund_pay_sumamt",
     "psn_part_amt",
 )
-CHUNK = 2_000  # person-years per transaction
+CHUNK = 5_000  # person-years per transaction
 IN_CHUNK = 5_000  # values per IN (...) query
 
 
@@ -116,13 +122,10 @@ def _paid(
 def _people(psn_nos: list[str]) -> dict[str, tuple[int, str]]:
     """psn_no (a ledger psn_no or ID number) -> (person id, person key)."""
     out: dict[str, tuple[int, str]] = {}
-    for part in _chunks(psn_nos):
-        for pk, psn, id_no in Person.objects.filter(id_no__in=part).values_list(
-            "pk", "psn_no", "id_no"
-        ):
-            out[id_no] = (pk, psn or id_no)
-        for pk, psn in Person.objects.filter(psn_no__in=part).values_list("pk", "psn_no"):
-            out[psn] = (pk, psn)
+    for id_no, pk, psn in select_in(Person, "id_no", psn_nos, ("id", "psn_no")):
+        out[id_no] = (pk, psn or id_no)
+    for psn, pk in select_in(Person, "psn_no", psn_nos, ("id",)):
+        out[psn] = (pk, psn)
     return out
 
 
@@ -151,9 +154,7 @@ def import_claims(
         good, paid_rejects = _paid(raw, good, str(path), row0)
         rejects = pl.concat([rejects, paid_rejects]).sort("row")
     ids = good["setl_id"].to_list()
-    known: set[str] = set()
-    for part in _chunks(ids):
-        known.update(Claim.objects.filter(setl_id__in=part).values_list("setl_id", flat=True))
+    known = {r[0] for r in select_in(Claim, "setl_id", ids, ())}
     new = good.filter(~pl.col("setl_id").is_in(list(known))) if known else good
     people = _people(sorted(set(new["psn_no"].to_list())))
     with transaction.atomic():
@@ -167,19 +168,25 @@ def import_claims(
             rows_known=good.height - new.height,
             rows_rejected=rejects.height,
         )
-        ImportReject.objects.bulk_create(
-            ImportReject(
-                claim_import=ci,
-                row=r["row"],
-                setl_id=(r["id"] or "")[:64],
-                reason=r["reason"][:500],
-            )
-            for r in rejects.iter_rows(named=True)
+        copy_rows(
+            ImportReject,
+            ("claim_import", "row", "setl_id", "reason"),
+            (
+                (ci.pk, r["row"], (r["id"] or "")[:64], r["reason"][:500])
+                for r in rejects.iter_rows(named=True)
+            ),
         )
-        claims = _new_claims(new, ci, pack, institution, people)
+        table = _new_claims(new, ci, pack, institution, people)
         if present:
-            _record_paid(pack, claims, new)
+            _record_paid(pack, table, new)
     return ImportOutcome(ci, False)
+
+
+_INSERTED = (
+    "setl_id", "psn_no", "person_key", "person", "setl_date", "med_type", "hosp_lv",
+    "in_province", "referral", *CLAIM_AMOUNTS, "inscp_scp_amt", "institution", "source",
+    "claim_import", "pack_id", "received_at",
+)  # fmt: skip
 
 
 def _new_claims(
@@ -188,61 +195,69 @@ def _new_claims(
     pack: Pack,
     institution: Institution | None,
     people: dict[str, tuple[int, str]],
-) -> list[Claim]:
-    claims = []
-    for r in new.iter_rows(named=True):
-        pid, key = people.get(r["psn_no"], (None, r["psn_no"]))
-        claims.append(
-            Claim(
-                setl_id=r["setl_id"],
-                psn_no=r["psn_no"],
-                person_key=key,
-                person_id=pid,
-                setl_date=r["setl_date"],
-                med_type=r["med_type"],
-                hosp_lv=r["hosp_lv"],
-                in_province=bool(r["in_province"]),
-                referral=bool(r["referral"]),
-                **{a: r[a] for a in CLAIM_AMOUNTS},
-                inscp_scp_amt=r["inscp_scp_amt"],
-                institution=institution,
-                source=Claim.Source.IMPORT,
-                claim_import=ci,
-                pack_id=pack.id,
-            )
-        )
-    return Claim.objects.bulk_create(claims, batch_size=2_000)
+) -> pl.DataFrame:
+    """Insert the file's new claims; returns them with their ids (claims.bulk.CLAIM_COLUMNS)."""
+    psn = new["psn_no"].to_list()
+    found = [people.get(p) for p in psn]
+    frame = new.select(
+        "setl_id",
+        "psn_no",
+        pl.Series("person_key", [f[1] if f else p for f, p in zip(found, psn, strict=True)]),
+        pl.Series("person", [f[0] if f else None for f in found], dtype=pl.Int64),
+        "setl_date",
+        pl.col("med_type").cast(pl.Int16),
+        pl.col("hosp_lv").cast(pl.Int16),
+        pl.col("in_province").cast(pl.Boolean),
+        pl.col("referral").cast(pl.Boolean),
+        *(pl.col(a).cast(pl.Int64) for a in (*CLAIM_AMOUNTS, "inscp_scp_amt")),
+        pl.lit(institution.pk if institution else None, pl.Int64).alias("institution"),
+        pl.lit(Claim.Source.IMPORT.value).alias("source"),
+        pl.lit(ci.pk, pl.Int64).alias("claim_import"),
+        pl.lit(pack.id).alias("pack_id"),
+        pl.lit(timezone.now()).alias("received_at"),
+    )
+    if frame.height == 0:
+        return frame.select(pl.lit(0, pl.Int64).alias("id"), "*").rename({"person": "person_id"})
+    id_of = insert_claims(frame, _INSERTED)
+    return frame.select(
+        pl.Series("id", [id_of[s] for s in frame["setl_id"].to_list()], dtype=pl.Int64),
+        "setl_id",
+        "person_key",
+        pl.col("person").alias("person_id"),
+        "setl_date",
+        "med_type",
+        "hosp_lv",
+        "in_province",
+        "referral",
+        *CLAIM_AMOUNTS,
+        "inscp_scp_amt",
+    )
 
 
-def _record_paid(pack: Pack, claims: list[Claim], new: pl.DataFrame) -> None:
+def _record_paid(pack: Pack, table: pl.DataFrame, new: pl.DataFrame) -> None:
     """Settlements as paid elsewhere, added to the person-years' accumulators (locked)."""
-    paid = {r["setl_id"]: r for r in new.select("setl_id", *PAID_COLUMNS).iter_rows(named=True)}
-    by_year: dict[int, list[Claim]] = {}
-    for c in claims:
-        by_year.setdefault(c.setl_date.year, []).append(c)
-    rows = []
-    for year, cs in sorted(by_year.items()):
-        acc_rows = _lock(sorted({c.person_key for c in cs}), year)
-        totals = {
-            key: np.array([getattr(r, n) for n in k.ACC_NAMES], dtype=np.int64)
-            for key, r in acc_rows.items()
-        }
-        for c in cs:
-            amounts = {f: int(paid[c.setl_id][f]) for f in RESULT_FIELDS}
-            totals[c.person_key] += contribution(pack, claim_dict(c), amounts)
-            rows.append(
-                Settlement(
-                    claim=c,
-                    kind=Settlement.Kind.SETTLE,
-                    source=Settlement.Source.EXTERNAL,
-                    pack_id=pack.id,
-                    reason="外部已结算,按导入金额记账",
-                    **amounts,
-                )
-            )
-        for key, r in acc_rows.items():
-            store_acc(r, totals[key])
-    Settlement.objects.bulk_create(rows, batch_size=2_000)
+    paid = table.select("id", "setl_id", "person_key", "setl_date").join(
+        new.select("setl_id", *PAID_COLUMNS), on="setl_id", how="left", maintain_order="left"
+    )
+    contrib = contributions(pack, table, paid)
+    years = table["setl_date"].dt.year().to_numpy()
+    keys = np.asarray(table["person_key"].to_list(), dtype=object)
+    for year in sorted(set(years.tolist())):
+        sel = np.flatnonzero(years == year)
+        locked = lock_person_years(keys[sel].tolist(), year)
+        totals = {key: values.copy() for key, (_pk, values) in locked.items()}
+        for i in sel:
+            totals[keys[i]] += contrib[i]
+        store_person_years([(locked[key][0], totals[key]) for key in sorted(totals)])
+    now = timezone.now()
+    reason = "外部已结算,按导入金额记账"
+    insert_settlements(
+        (
+            cid, Settlement.Kind.SETTLE.value, Settlement.Source.EXTERNAL.value,
+            *(int(a) for a in amounts), "", 0, "[]", None, pack.id, reason, now,
+        )
+        for cid, *amounts in paid.select("id", *RESULT_FIELDS).iter_rows()
+    )  # fmt: skip
 
 
 @dataclass
@@ -268,27 +283,27 @@ def settle_month(pack: Pack, year: int, month: int) -> MonthSummary:
     )
     for part in _chunks(keys, CHUNK):
         with transaction.atomic():
-            acc_rows = _lock(part, year)
+            locked = lock_person_years(part, year)
             # Read again under the locks: a concurrent run may have settled some meanwhile.
-            claims = list(
+            table = read_claims(
                 Claim.objects.filter(
                     person_key__in=part, setl_date__range=(start, end), settlements__isnull=True
-                )
+                ).order_by("id")
             )
-            if claims:
-                _settle_chunk(pack, year, claims, acc_rows, summary)
+            if table.height:
+                _settle_chunk(pack, year, table, locked, summary)
     return summary
 
 
 def _settle_chunk(
     pack: Pack,
     year: int,
-    claims: list[Claim],
-    acc_rows: dict[str, Accumulator],
+    table: pl.DataFrame,
+    locked: dict[str, tuple[int, np.ndarray]],
     summary: MonthSummary,
 ) -> None:
-    frame = claim_frame(claim_dict(c) for c in claims)
-    key_of = {c.person_id: c.person_key for c in claims if c.person_id is not None}
+    frame = engine_claims(table)
+    key_of = dict(table.select("person_id", "person_key").drop_nulls("person_id").iter_rows())
     ident_rows = [
         (key_of[pid], name, group, begin, end)
         for pid, name, group, begin, end in Identity.objects.filter(
@@ -296,51 +311,63 @@ def _settle_chunk(
         ).values_list("person_id", "name", "group", "begin", "end")
     ]
     idents = identity_frame(ident_rows)
-    initial = {(key, year): acc_of(r) for key, r in acc_rows.items()}
+    initial = {(key, year): Accumulators.from_array(v) for key, (_pk, v) in locked.items()}
     result = settle_batch(pack, frame, idents, initial=initial)
     masks = group_masks(frame, idents)
+    settled = result.claims
+    before, final = _running(pack, table, settled, {key: v for key, (_pk, v) in locked.items()})
+    acc = result.accumulators
+    for key, *values in acc.select("psn_no", *k.ACC_NAMES).iter_rows():
+        if not np.array_equal(final[key], values):
+            raise AssertionError(f"accumulators of {key} disagree with the claims' sum")
     names = _identity_names(ident_rows)
-    settled = result.claims.to_dicts()
-    # Each claim's accumulators before it, for its bill: the person-year's running sum in the
-    # engine's settlement order (setl_date, setl_id).
-    running = {
-        key: r.copy() for key, r in ((key, initial[(key, year)].as_array()) for key in acc_rows)
-    }
-    rows = []
-    for i in sorted(
-        range(len(claims)),
-        key=lambda j: (claims[j].person_key, claims[j].setl_date, claims[j].setl_id),
-    ):
-        c, r = claims[i], settled[i]
-        amounts = amounts_of(r)
-        before = running[c.person_key]
-        running[c.person_key] = before + contribution(pack, claim_dict(c), amounts)
-        rows.append(
-            Settlement(
-                claim=c,
-                kind=Settlement.Kind.SETTLE,
-                source=Settlement.Source.BATCH,
-                group=r["group"] or "",
-                group_mask=int(masks[i]),
-                identities=names(c.person_key, c.setl_date),
-                acc_before=[int(x) for x in before],
-                pack_id=pack.id,
-                **amounts,
-            )
-        )
-        summary.fund += amounts["fund_pay_sumamt"]
-    Settlement.objects.bulk_create(rows, batch_size=2_000)
+    keys, dates = table["person_key"].to_list(), table["setl_date"].to_list()
     now = timezone.now()
-    changed = []
-    for row in result.accumulators.iter_rows(named=True):
-        values = [int(row[n]) for n in k.ACC_NAMES]
-        if list(running[row["psn_no"]]) != values:
-            raise AssertionError(f"accumulators of {row['psn_no']} disagree with the claims' sum")
-        changed.append((acc_rows[row["psn_no"]].pk, *values, now))
+    insert_settlements(
+        (
+            cid, Settlement.Kind.SETTLE.value, Settlement.Source.BATCH.value, *amounts,
+            group or "", int(masks[i]), json_text(names(keys[i], dates[i])),
+            json_text(before[i].tolist()), pack.id, "", now,
+        )
+        for i, (cid, group, *amounts) in enumerate(
+            settled.select(
+                table["id"], pl.col("group").cast(pl.String), *RESULT_FIELDS
+            ).iter_rows()
+        )
+    )  # fmt: skip
     # One statement for the chunk (store_acc would save each person-year on its own).
-    update_columns(Accumulator, [*k.ACC_NAMES, "updated_at"], changed)
-    summary.claims += len(claims)
-    summary.person_years += len(result.accumulators)
+    store_person_years([(locked[key][0], final[key]) for key in acc["psn_no"].to_list()])
+    summary.fund += int(settled["fund_pay_sumamt"].sum())
+    summary.claims += table.height
+    summary.person_years += acc.height
+
+
+def _running(
+    pack: Pack, table: pl.DataFrame, settled: pl.DataFrame, initial: dict[str, np.ndarray]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Each claim's accumulators before it (for its bill) and each person-year's after its last
+    claim: the running sum of the claims' contributions in the engine's settlement order
+    (setl_date, setl_id) from the stored accumulators."""
+    contrib = contributions(pack, table, settled)
+    order = (
+        table.select("person_key", "setl_date", "setl_id")
+        .with_row_index("i")
+        .sort("person_key", "setl_date", "setl_id")
+    )
+    perm = order["i"].to_numpy().astype(np.int64)
+    keys = order["person_key"].to_list()
+    c = contrib[perm]
+    excl = np.cumsum(c, axis=0) - c  # the sum of every earlier row, all keys together
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = [a != b for a, b in zip(keys[1:], keys[:-1], strict=True)]
+    seg = np.maximum.accumulate(np.where(first, np.arange(len(keys)), 0))
+    base = np.stack([initial.get(key, np.zeros(k.N_ACC, np.int64)) for key in keys]) if keys else c
+    before_sorted = base + excl - excl[seg]
+    before = np.empty_like(before_sorted)
+    before[perm] = before_sorted
+    last = np.flatnonzero(np.append(first[1:], True))
+    final = {keys[i]: before_sorted[i] + c[i] for i in last}
+    return before, final
 
 
 def _identity_names(rows: list[tuple]):
@@ -352,7 +379,7 @@ def _identity_names(rows: list[tuple]):
         return sorted(
             {
                 n
-                for _k, n, g, b, e in by_key.get(key, [])
+                for _k, n, g, b, e in by_key.get(key, ())
                 if g in GROUP_BIT and b <= date and (e is None or date <= e)
             }
         )

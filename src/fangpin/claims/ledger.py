@@ -156,3 +156,66 @@ def acc_from(values: Iterable[int]) -> Accumulators:
 def amounts_of(row: Mapping[str, Any]) -> dict[str, int]:
     """The result amounts of a settled engine row (fen)."""
     return {name: int(row[name]) for name in k.OUT_COLUMNS[:-1]}
+
+
+def engine_claims(table: pl.DataFrame) -> pl.DataFrame:
+    """A frame of ledger claims (`claims.bulk.CLAIM_COLUMNS`) as the engine's claims frame, in
+    the same row order: what `claim_frame` builds row by row, built in columns."""
+    med = pl.col("med_type")
+    kind = (
+        pl.when(med == 11)
+        .then(pl.lit(k.OUTPATIENT))
+        .when(med == 14)
+        .then(pl.lit(k.CHRONIC))
+        .otherwise(pl.lit(k.INPATIENT))
+    )
+    return table.select(
+        pl.int_range(table.height, dtype=pl.UInt32).alias("row"),
+        "setl_id",
+        pl.col("person_key").alias("psn_no"),
+        "setl_date",
+        "med_type",
+        "hosp_lv",
+        "in_province",
+        "referral",
+        "medfee_sumamt",
+        "fulamt_ownpay_amt",
+        "overlmt_selfpay",
+        "preselfpay_amt",
+        kind.alias("kind"),
+        "inscp_scp_amt",
+    ).cast(CLAIM_SCHEMA)
+
+
+def contributions(pack: Pack, table: pl.DataFrame, amounts: pl.DataFrame) -> np.ndarray:
+    """`contribution` for every row at once: rows of `table` (med_type, setl_date, in_province,
+    referral, inscp_scp_amt) with the tier amounts in the same rows of `amounts`; one row of
+    N_ACC values per claim."""
+    n = table.height
+    out = np.zeros((n, k.N_ACC), dtype=np.int64)
+    if n == 0:
+        return out
+    outp = table["med_type"].to_numpy() == 11
+    inp = ~outp
+    hifp, hifmi, maf, oth = (
+        amounts[c].to_numpy().astype(np.int64)
+        for c in ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay")
+    )
+    inscp = table["inscp_scp_amt"].to_numpy().astype(np.int64)
+    comp = compiled(pack)
+    days = table["setl_date"].cast(pl.Int32).to_numpy().astype(np.int64)  # days since EPOCH
+    v = comp.version_of(days)
+    need_prov = comp.basic[v, k.B_T4_INPROV] != 0
+    need_ref = comp.basic[v, k.B_T4_REFERRAL] != 0
+    prov = table["in_province"].cast(pl.Boolean).to_numpy()
+    ref = table["referral"].cast(pl.Boolean).to_numpy()
+    counts = (~need_prov | prov) & (~need_ref | ref)
+    out[:, k.ACC_PAID11] = np.where(outp, hifp, 0)
+    out[:, k.ACC_PAID1] = np.where(inp, hifp, 0)
+    out[:, k.ACC_CUM2] = np.where(inp, inscp - hifp, 0)
+    out[:, k.ACC_PAID2] = np.where(inp, hifmi, 0)
+    out[:, k.ACC_CUM3] = np.where(inp, inscp - hifp - hifmi, 0)
+    out[:, k.ACC_PAID3] = np.where(inp, maf, 0)
+    out[:, k.ACC_CUM4] = np.where(inp & counts, inscp - hifp - hifmi - maf, 0)
+    out[:, k.ACC_PAID4] = np.where(inp, oth, 0)
+    return out

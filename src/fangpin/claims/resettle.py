@@ -18,12 +18,14 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
-from fangpin.claims.ledger import claim_frame, identity_frame
+from fangpin.claims.bulk import CLAIM_COLUMNS, claims_table, lock_person_years, store_person_years
+from fangpin.claims.ledger import engine_claims, identity_frame
 from fangpin.claims.models import (
     RESULT_FIELDS,
     Accumulator,
@@ -35,13 +37,13 @@ from fangpin.claims.models import (
     ResettleRun,
     Settlement,
 )
-from fangpin.claims.services import adjustment_sums, claim_dict, current_amounts, store_acc
 from fangpin.engine import kernel as k
 from fangpin.engine.settle import settle_batch
 from fangpin.people.models import Identity, Person
 from fangpin.policy.registry import Pack
+from fangpin.warnings.bulk import copy_rows
 
-CHUNK = 1_000  # person-years per transaction: bounded locks and memory for a county's year
+CHUNK = 5_000  # person-years per transaction: bounded locks and memory for a county's year
 
 
 @dataclass
@@ -87,31 +89,6 @@ def missed_benefits(pack: Pack, year: int, keys: list[str] | None = None) -> Run
     return summary
 
 
-def _lock(keys: list[str], year: int) -> dict[str, Accumulator]:
-    rows = {
-        r.person_key: r
-        for r in Accumulator.objects.select_for_update()
-        .filter(person_key__in=keys, year=year)
-        .order_by("person_key")
-    }
-    missing = [key for key in keys if key not in rows]
-    if missing:
-        # One insert for all new person-years (a concurrent run may have made some: kept),
-        # then locked like the others.
-        Accumulator.objects.bulk_create(
-            [Accumulator(person_key=key, year=year) for key in missing],
-            batch_size=2_000,
-            ignore_conflicts=True,
-        )
-        rows.update(
-            (r.person_key, r)
-            for r in Accumulator.objects.select_for_update()
-            .filter(person_key__in=missing, year=year)
-            .order_by("person_key")
-        )
-    return rows
-
-
 def resettle_person_years(
     pack: Pack,
     year: int,
@@ -127,52 +104,60 @@ def resettle_person_years(
     summary = RunSummary(run)
     if not keys:
         return summary
-    acc_rows = (
-        _lock(keys, year)
-        if not locked
-        else {r.person_key: r for r in Accumulator.objects.filter(person_key__in=keys, year=year)}
-    )
-    valid = list(
-        Settlement.objects.filter(
-            kind=Settlement.Kind.SETTLE,
-            cancelled_by__isnull=True,
-            claim__person_key__in=keys,
-            claim__setl_date__year=year,
-        ).select_related("claim")
-    )
-    if not valid:
+    acc_rows = lock_person_years(keys, year) if not locked else _unlocked(keys, year)
+    valid = Settlement.objects.filter(
+        kind=Settlement.Kind.SETTLE,
+        cancelled_by__isnull=True,
+        claim__person_key__in=keys,
+        claim__setl_date__year=year,
+    ).order_by("id")
+    rows = list(valid.values_list("id", *RESULT_FIELDS, *(f"claim__{c}" for c in CLAIM_COLUMNS)))
+    if not rows:
         return summary
-    adj = adjustment_sums([s.pk for s in valid])
-    claims = [s.claim for s in valid]
-    frame = claim_frame(claim_dict(c) for c in claims)
-    key_of = {c.person_id: c.person_key for c in claims if c.person_id is not None}
+    width = 1 + len(RESULT_FIELDS)
+    table = claims_table([r[width:] for r in rows])
+    sids = np.array([r[0] for r in rows], dtype=np.int64)
+    current = np.array([r[1:width] for r in rows], dtype=np.int64)
+    current += _adjustments(keys, year, sids)
+    key_of = dict(table.select("person_id", "person_key").drop_nulls("person_id").iter_rows())
     idents = identity_frame(
         (key_of[pid], name, group, begin, end)
         for pid, name, group, begin, end in Identity.objects.filter(
             person_id__in=list(key_of)
         ).values_list("person_id", "name", "group", "begin", "end")
     )
-    result = settle_batch(pack, frame, idents)
-    new_rows = result.claims.select(*k.OUT_COLUMNS).to_dicts()
+    result = settle_batch(pack, engine_claims(table), idents)
+    new = result.claims.select(RESULT_FIELDS).to_numpy().astype(np.int64)
+    diff = new - current
+    changed = np.flatnonzero((diff != 0).any(axis=1))
+    person_keys = table["person_key"].to_list()
     due: dict[str, int] = defaultdict(int)
-    adjustments = []
-    for s, new in zip(valid, new_rows, strict=True):
-        cur = current_amounts(s, adj.get(s.pk))
-        diff = {f: int(new[f]) - cur[f] for f in RESULT_FIELDS}
-        if any(diff.values()):
-            adjustments.append(
-                Adjustment(claim=s.claim, settlement=s, run=run, group=new["group"] or "", **diff)
-            )
-            due[s.claim.person_key] -= diff["psn_part_amt"]
-    Adjustment.objects.bulk_create(adjustments)
-    _notices(pack, year, run, due, claims, summary)
-    for row in result.accumulators.iter_rows(named=True):
-        acc = acc_rows.get(row["psn_no"])
-        if acc is not None:
-            store_acc(acc, [row[n] for n in k.ACC_NAMES])
-    run.person_years += len({c.person_key for c in claims})
-    run.claims += len(claims)
-    run.adjustments += len(adjustments)
+    psn = RESULT_FIELDS.index("psn_part_amt")
+    for i in changed.tolist():
+        due[person_keys[i]] -= int(diff[i, psn])
+    groups = result.claims["group"].cast(pl.String).to_list()
+    claim_ids = table["id"].to_list()
+    now = timezone.now()
+    copy_rows(
+        Adjustment,
+        ("claim", "settlement", "run", *RESULT_FIELDS, "group", "created_at"),
+        (
+            (claim_ids[i], int(sids[i]), run.pk, *(int(x) for x in diff[i]), groups[i] or "", now)
+            for i in changed.tolist()
+        ),
+    )
+    person_of = dict(zip(person_keys, table["person_id"].to_list(), strict=True))
+    _notices(pack, year, run, due, person_of, summary)
+    store_person_years(
+        [
+            (acc_rows[key][0], values)
+            for key, *values in result.accumulators.select("psn_no", *k.ACC_NAMES).iter_rows()
+            if key in acc_rows
+        ]
+    )
+    run.person_years += len(person_of)
+    run.claims += len(rows)
+    run.adjustments += len(changed)
     run.notices += len(summary.notices)
     run.due_total += sum(v for v in due.values() if v > 0)
     run.overpaid_total += sum(-v for v in due.values() if v < 0)
@@ -180,26 +165,51 @@ def resettle_person_years(
     return summary
 
 
+def _unlocked(keys: list[str], year: int) -> dict[str, tuple[int, np.ndarray]]:
+    """The accumulator rows of person-years the caller has locked already."""
+    rows = Accumulator.objects.filter(person_key__in=keys, year=year).values_list(
+        "person_key", "id", *k.ACC_NAMES
+    )
+    return {key: (pk, np.array(values, dtype=np.int64)) for key, pk, *values in rows}
+
+
+def _adjustments(keys: list[str], year: int, sids: np.ndarray) -> np.ndarray:
+    """Σ earlier adjustments of each settlement in `sids` (one row of RESULT_FIELDS each)."""
+    out = np.zeros((len(sids), len(RESULT_FIELDS)), dtype=np.int64)
+    sums = (
+        Adjustment.objects.filter(claim__person_key__in=keys, claim__setl_date__year=year)
+        .values("settlement_id")
+        .annotate(**{f"s_{f}": Sum(f) for f in RESULT_FIELDS})
+        .values_list("settlement_id", *(f"s_{f}" for f in RESULT_FIELDS))
+    )
+    at = {int(s): i for i, s in enumerate(sids.tolist())}
+    for sid, *values in sums:
+        i = at.get(sid)
+        if i is not None:
+            out[i] = values
+    return out
+
+
 def _notices(
     pack: Pack,
     year: int,
     run: ResettleRun,
     due: dict[str, int],
-    claims: list[Claim],
+    person_of: dict[str, int | None],
     summary: RunSummary,
 ) -> None:
     threshold = pack.policy_at(dt.date(year, 12, 31)).missed_notice_threshold
-    person_of = {c.person_key: c.person_id for c in claims}
     townships = dict(
-        Person.objects.filter(pk__in=[p for p in person_of.values() if p]).values_list(
-            "pk", "township_id"
-        )
+        Person.objects.filter(
+            pk__in=[person_of[key] for key, v in due.items() if v > threshold and person_of[key]]
+        ).values_list("pk", "township_id")
     )
+    notices, overpaid = [], []
     for key, amount in sorted(due.items()):
         if amount > threshold:
             pid = person_of.get(key)
-            summary.notices.append(
-                Notice.objects.create(
+            notices.append(
+                Notice(
                     run=run,
                     person_id=pid,
                     person_key=key,
@@ -209,9 +219,9 @@ def _notices(
                 )
             )
         elif amount < 0:
-            summary.overpaid.append(
-                Overpaid.objects.create(run=run, person_key=key, year=year, amount=-amount)
-            )
+            overpaid.append(Overpaid(run=run, person_key=key, year=year, amount=-amount))
+    summary.notices += Notice.objects.bulk_create(notices)
+    summary.overpaid += Overpaid.objects.bulk_create(overpaid)
 
 
 # The notice workflow (RULES §7): forward one step at a time; a dispatch may be recalled

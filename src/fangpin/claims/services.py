@@ -365,11 +365,40 @@ def get_claim(institution: Institution, setl_id: str) -> Claim:
     return claim
 
 
+def _order(claim: Claim) -> tuple[dt.date, str]:
+    """A claim's place in its person-year (RULES §1)."""
+    return (claim.setl_date, claim.setl_id)
+
+
+def _year_valid(claim: Claim) -> list[Settlement]:
+    """The valid settle rows of the claim's person-year, other than the claim's own."""
+    return list(
+        Settlement.objects.filter(
+            kind=Settlement.Kind.SETTLE,
+            cancelled_by__isnull=True,
+            claim__person_key=claim.person_key,
+            claim__setl_date__year=claim.setl_date.year,
+        )
+        .exclude(claim=claim)
+        .select_related("claim")
+    )
+
+
+def _recompute_year(pack: Pack, claim: Claim, kind: str) -> None:
+    """Re-settle the claim's person-year (held locked by the caller) in settlement order:
+    `resettle.resettle_person_years` adds an adjustment to every claim whose amounts change and
+    sets the accumulators to the year's."""
+    from fangpin.claims.resettle import resettle_person_years
+
+    resettle_person_years(pack, claim.setl_date.year, [claim.person_key], kind=kind, locked=True)
+
+
 def cancel_online(institution: Institution, setl_id: str, reason: str = "") -> Outcome:
     """Cancel (冲销) the claim's valid settlement: a cancel row with the negated amounts, the
-    accumulators less the claim's contribution. When claims settled after it remain in the
-    person-year, the year is re-settled so they are recomputed (adjustments record it).
-    Cancelling an already-cancelled claim answers with the cancellation again."""
+    accumulators less the claim's contribution. When the person-year holds a claim dated after
+    it (setl_date, setl_id), or one settled after it, the year is re-settled so those are
+    recomputed (adjustments record it). Cancelling an already-cancelled claim answers with the
+    cancellation again."""
     claim = get_claim(institution, setl_id)
     with transaction.atomic():
         acc_row = lock_accumulator(claim.person_key, claim.setl_date.year)
@@ -391,27 +420,38 @@ def cancel_online(institution: Institution, setl_id: str, reason: str = "") -> O
         )
         left = np.array([getattr(acc_row, n) for n in k.ACC_NAMES], dtype=np.int64)
         store_acc(acc_row, left - contribution(pack, claim_dict(claim), current))
-        later = Settlement.objects.filter(
-            kind=Settlement.Kind.SETTLE,
-            cancelled_by__isnull=True,
-            id__gt=valid.pk,
-            claim__person_key=claim.person_key,
-            claim__setl_date__year=claim.setl_date.year,
-        ).exists()
-        if later:
-            from fangpin.claims.resettle import resettle_person_years
-
-            resettle_person_years(
-                pack, claim.setl_date.year, [claim.person_key], kind="cancel", locked=True
-            )
+        # A re-settled claim's row is the year's newest, yet the claims dated after it were
+        # recomputed with it: both kinds of "later" depend on the cancelled claim.
+        if any(_order(s.claim) > _order(claim) or s.pk > valid.pk for s in _year_valid(claim)):
+            _recompute_year(pack, claim, "cancel")
         audit.record(
             None, audit.CHANGE, "settlement", setl_id, "冲销", username=f"机构 {institution.code}"
         )
     return outcome_for(claim)
 
 
+def _before_in_order(claim: Claim, others: list[Settlement]) -> Accumulators:
+    """The person-year's accumulators over the valid claims ordered before `claim`: the sum of
+    their contributions at their current amounts (each claim's own pack, as
+    rebuild_accumulator)."""
+    earlier = [s for s in others if _order(s.claim) < _order(claim)]
+    adj = adjustment_sums([s.pk for s in earlier])
+    total = np.zeros(k.N_ACC, dtype=np.int64)
+    for s in earlier:
+        pack = load_pack(s.pack_id or s.claim.pack_id)
+        total += contribution(pack, claim_dict(s.claim), current_amounts(s, adj.get(s.pk)))
+    return acc_from(total)
+
+
 def resettle_online(institution: Institution, setl_id: str) -> Outcome:
-    """Settle a cancelled claim again (重新结算) with the person's current accumulators."""
+    """Settle a cancelled claim again (重新结算) in its place in the year's order (RULES §1, §3).
+
+    Under the person-year's lock: the claim is settled on the accumulators of the valid claims
+    ordered before it, so its new settlement row is what the year's batch pays it; when valid
+    claims are ordered after it, the year is re-settled (`resettle_person_years`) and each of
+    them whose amounts change gets an adjustment. Nothing stored is changed. A claim whose
+    settlement is still valid is refused (Conflict): re-settling twice writes nothing.
+    """
     claim = get_claim(institution, setl_id)
     with transaction.atomic():
         acc_row = lock_accumulator(claim.person_key, claim.setl_date.year)
@@ -429,11 +469,15 @@ def resettle_online(institution: Institution, setl_id: str) -> Outcome:
             referral=claim.referral,
             **{a: getattr(claim, a) for a in CLAIM_AMOUNTS},
         )
-        before = acc_of(acc_row)
+        others = _year_valid(claim)
+        before = _before_in_order(claim, others)
         amounts, group, after = _engine(pack, inp, claim.person_key, idents, before)
         s = _new_settlement(claim, pack, amounts, group, idents, before, Settlement.Source.ONLINE)
         s.save()
-        store_acc(acc_row, after.as_array())
+        if any(_order(o.claim) > _order(claim) for o in others):
+            _recompute_year(pack, claim, "cancel")
+        else:
+            store_acc(acc_row, after.as_array())
         audit.record(
             None,
             audit.CHANGE,
@@ -442,7 +486,9 @@ def resettle_online(institution: Institution, setl_id: str) -> Outcome:
             "重新结算",
             username=f"机构 {institution.code}",
         )
-    return Outcome(claim, s, created=True)
+    out = outcome_for(claim)
+    out.created = True
+    return out
 
 
 def accumulator_for(

@@ -7,6 +7,10 @@ and some are never visited and stay overdue. Whoever the case belongs to does th
 township's 乡镇专干 where the demo made one (one township), otherwise the county's officer,
 who stands in for the other townships and takes the people with no township in the ledger.
 Every step is re-entrant: a case is only taken as far as it has not gone yet.
+
+A month's work is one transaction (each service's own atomic block becomes a savepoint in
+it), and what the cases already have (visits since their level, measures, feedback) is read
+once for all of them rather than case by case.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ import datetime as dt
 import zlib
 from dataclasses import dataclass
 
-from fangpin.warnings.models import Case, Finding, MeasureKind, State
+from django.db import transaction
+from django.db.models import F
+
+from fangpin.warnings.models import Case, Feedback, Finding, Measure, MeasureKind, State, Visit
 from fangpin.warnings.services import add_feedback, add_measure, close_case, record_visit
 
 # Shares of the fates, out of 100; a red case is never left unvisited in the demo, since seed
@@ -63,25 +70,32 @@ def _on(day: dt.date, today: dt.date) -> dt.date:
 def work_cases(run_date: dt.date, seed: int, actors: dict, county_user, today: dt.date) -> CaseWork:
     """Take every open case up to `run_date` one step further along its fate; returns what was
     recorded. `actors`: township area pk -> that township's user."""
+    with transaction.atomic():
+        return _work(run_date, seed, actors, county_user, today)
+
+
+def _work(run_date: dt.date, seed: int, actors: dict, county_user, today: dt.date) -> CaseWork:
     done = CaseWork()
-    cases = (
-        Case.objects.exclude(state=State.CLOSED)
-        .filter(level_since__lte=run_date)
-        .select_related("opened_run")
-        .order_by("pk")
-    )
-    for case in cases.iterator(chunk_size=500):
+    open_ = Case.objects.exclude(state=State.CLOSED).filter(level_since__lte=run_date)
+    cases = [
+        c
+        for c in open_.only(
+            "pk", "psn_no", "rule", "year", "level", "level_since", "township_id"
+        ).order_by("pk")
+        if fate_of(seed, c) != OVERDUE
+    ]
+    visited = _having(Visit.objects.filter(date__gte=F("case__level_since")), open_)
+    measured = _having(Measure.objects.all(), open_)
+    answered = _having(Feedback.objects.all(), open_)
+    for case in cases:
         fate = fate_of(seed, case)
-        if fate == OVERDUE:
-            continue
         user = actors.get(case.township_id, county_user)
         lag = 1 + _draw(seed, case, case.level_since.isoformat()) % 4
         visit_day = _on(case.level_since + dt.timedelta(days=lag), today)
-        visited = case.visits.filter(date__gte=case.level_since).exists()
-        if not visited:
+        if case.pk not in visited:
             risk = fate in (RISK_CLOSED, ASSISTING)
             record_visit(
-                case,
+                case.pk,
                 date=visit_day,
                 finding=Finding.RISK if risk else Finding.NO_RISK,
                 user=user,
@@ -91,14 +105,13 @@ def work_cases(run_date: dt.date, seed: int, actors: dict, county_user, today: d
                 else "入户核查，家庭收入稳定，暂无返贫风险",
             )
             done.visits += 1
-            case.refresh_from_db(fields=["state"])
-        if fate in (RISK_CLOSED, ASSISTING) and not case.measures.exists():
+        if fate in (RISK_CLOSED, ASSISTING) and case.pk not in measured:
             kind = MEASURES[_draw(seed, case, "measure") % len(MEASURES)]
             amount = 100 * (500 + _draw(seed, case, "amount") % 4500) if kind in (
                 MeasureKind.MEDICAL_ASSISTANCE, MeasureKind.TEMPORARY_ASSISTANCE
             ) else None  # fmt: skip
             add_measure(
-                case,
+                case.pk,
                 kind=kind,
                 date=_on(visit_day + dt.timedelta(days=2), today),
                 user=user,
@@ -112,16 +125,24 @@ def work_cases(run_date: dt.date, seed: int, actors: dict, county_user, today: d
                 else "帮扶措施已落实，费用负担明显减轻"
             )
             close_case(
-                case, user=user, feedback=text, date=_on(visit_day + dt.timedelta(days=7), today)
+                case.pk,
+                user=user,
+                feedback=text,
+                date=_on(visit_day + dt.timedelta(days=7), today),
             )
             done.feedback += 1
             done.closed += 1
-        elif fate == ASSISTING and not case.feedback.exists():
+        elif fate == ASSISTING and case.pk not in answered:
             add_feedback(
-                case,
+                case.pk,
                 text="帮扶进行中，持续跟踪费用情况",
                 date=_on(visit_day + dt.timedelta(days=5), today),
                 user=user,
             )
             done.feedback += 1
     return done
+
+
+def _having(rows, cases) -> set[int]:
+    """The pks of `cases` (a queryset) that some row of `rows` belongs to, in one query."""
+    return set(rows.filter(case__in=cases.values("pk")).values_list("case_id", flat=True))

@@ -7,6 +7,7 @@ command itself, on its default embedded SQLite file, is run once in a subprocess
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from django.db import transaction
 from fangpin.accounts.roles import ALL_ROLES, Role
 from fangpin.audit.models import AuditEntry
 from fangpin.claims.models import Claim, Notice, ResettleRun, Settlement
+from fangpin.demo.casework import CaseWork, work_cases
 from fangpin.demo.cycle import MARK, build_demo
 from fangpin.enrollment.models import (
     EnrollmentImport,
@@ -26,7 +28,7 @@ from fangpin.enrollment.models import (
     ReconciliationRun,
     UnenrolledItem,
 )
-from fangpin.people.models import DepartmentUpload, Identity, Person, UploadReject
+from fangpin.people.models import Area, DepartmentUpload, Identity, Person, UploadReject
 from fangpin.warnings.models import Case, CaseEvent, Feedback, Measure, ScreeningRun, State, Visit
 
 # Every test here reads the database the module's demo was built in (the marker also makes
@@ -120,6 +122,20 @@ def test_screening_runs_monthly_and_townships_work_the_cases(demo):
     assert closers <= {officer.username}
     others = CaseEvent.objects.filter(case__in=closed.exclude(pk__in=theirs), to_state=State.CLOSED)
     assert set(others.values_list("user__username", flat=True)) == {"jingban"}
+
+
+def test_working_the_cases_again_at_the_years_end_records_nothing_new(demo):
+    users = {u.username: u for u in get_user_model().objects.all()}
+    officer = next(a for a in demo["first"].accounts if a.role == Role.TOWNSHIP).username
+    township = Area.objects.get(code=users[officer].profile.area_code).pk
+    before, events = _counts(), CaseEvent.objects.count()
+    with transaction.atomic():
+        again = work_cases(
+            dt.date(2025, 12, 31), 1, {township: users[officer]}, users["jingban"], dt.date.today()
+        )
+        assert again == CaseWork()
+        assert _counts() == before and CaseEvent.objects.count() == events
+        transaction.set_rollback(True)
 
 
 def test_one_account_per_role_is_made_with_a_password_that_logs_in(demo):

@@ -147,6 +147,13 @@ def test_a_resettled_claim_takes_its_place_and_the_later_claims_are_recomputed(
     got, acc = _year(api, p, ["RA", "RB", "RC"])
     assert got == expected
     assert acc == expected_acc == _stored_acc(p) == list(rebuild_accumulator(p.id_no, 2023))
+    # The later claims' recompute is recorded as a re-settlement's, not a cancellation's.
+    from fangpin.claims.models import ResettleRun
+
+    assert list(ResettleRun.objects.values_list("kind", flat=True).order_by("id")) == [
+        "cancel",
+        "resettle",
+    ]
 
 
 def test_resettling_a_claim_again_is_refused_and_writes_nothing(

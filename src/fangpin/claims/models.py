@@ -261,11 +261,13 @@ class Accumulator(models.Model):
 
 
 class ResettleRun(models.Model):
-    """One re-settlement of person-years: a missed-benefits run, or a cancellation's recompute."""
+    """One re-settlement of person-years: a missed-benefits run, or the recompute of the year's
+    later claims after a cancellation or a re-settlement."""
 
     class Kind(models.TextChoices):
         MISSED = "missed", "应享未享核查"
         CANCEL = "cancel", "冲销后重算"
+        RESETTLE = "resettle", "重新结算后重算"
 
     kind = models.CharField("类型", max_length=8, choices=Kind.choices)
     year = models.PositiveSmallIntegerField("年度")

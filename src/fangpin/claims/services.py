@@ -37,6 +37,7 @@ from fangpin.claims.models import (
     Accumulator,
     Claim,
     Institution,
+    ResettleRun,
     Settlement,
 )
 from fangpin.engine import kernel as k
@@ -475,7 +476,7 @@ def resettle_online(institution: Institution, setl_id: str) -> Outcome:
         s = _new_settlement(claim, pack, amounts, group, idents, before, Settlement.Source.ONLINE)
         s.save()
         if any(_order(o.claim) > _order(claim) for o in others):
-            _recompute_year(pack, claim, "cancel")
+            _recompute_year(pack, claim, ResettleRun.Kind.RESETTLE)
         else:
             store_acc(acc_row, after.as_array())
         audit.record(

@@ -1,8 +1,9 @@
 """Write department spreadsheets in a second Python process while this one works on.
 
-xlsxwriter spends a few microseconds per cell in pure Python, and a county's monthly
-lists run to millions of cells, so on a 2-core machine half of them are written by a
-helper process. It is a plain ``python -m fangpin.synth.worker_main JOBS RESULTS``
+A county's monthly lists run to millions of cells; ``generate(..., workers=2)`` has half
+of them written by a helper process. Since the sheets are written as one string per cell
+(``xlsxio``) this saves about what starting and feeding the helper costs, so it is no
+longer the default. It is a plain ``python -m fangpin.synth.worker_main JOBS RESULTS``
 child rather than a multiprocessing pool: nothing of the caller's ``__main__`` is
 re-imported (no ``if __name__ == "__main__"`` guard needed in user scripts), and no
 fork happens after Polars has started its threads. Each file's dirt comes from its own

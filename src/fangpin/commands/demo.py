@@ -20,7 +20,9 @@ import time
 from fangpin.cli import EXIT_OK, UsageError
 
 DEFAULT_PACK = "ningxia-wuzhong-2025"
-DEFAULT_PEOPLE = 3_000  # about 45 s on a busy 2-core machine (bench.demo); 20 000 took 260 s
+# `fangpin demo --no-serve --people 10000` took 43 s on a shared 2-core machine; 20 000 took
+# 66-92 s there (bench.demo), over the minute the demo is meant to take.
+DEFAULT_PEOPLE = 10_000
 DEFAULT_YEAR = 2025
 
 

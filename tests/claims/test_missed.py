@@ -175,3 +175,21 @@ def test_an_identity_withdrawn_afterwards_lists_the_overpayment_for_review_only(
     s = Settlement.objects.get(pk=o.settlement.pk)
     assert s.maf_pay == o.settlement.maf_pay  # nothing clawed back: the settlement stands
     assert missed_benefits(policy, 2023).overpaid == [] and Overpaid.objects.count() == 1
+
+
+def test_only_a_person_with_one_identity_overlapping_the_year_is_re_settled(policy, hospital):
+    from fangpin.claims.resettle import affected_keys
+    from fangpin.claims.services import settle_online
+
+    # One identity ended before 2023 and another begins after it: none overlaps the year.
+    gap = make_person(
+        [
+            ("低保对象", dt.date(2021, 1, 1), dt.date(2022, 6, 30)),
+            ("特困人员", dt.date(2024, 1, 1), None),
+        ]
+    )
+    inside = make_person([("低保对象", dt.date(2022, 1, 1), dt.date(2023, 2, 28))])
+    nobody = make_person()
+    for n, p in enumerate((gap, inside, nobody)):
+        settle_online(hospital[0], _input(f"K{n}", p.id_no, dt.date(2023, 5, 10)))
+    assert affected_keys(2023) == [inside.id_no]

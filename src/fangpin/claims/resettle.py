@@ -57,11 +57,14 @@ def affected_keys(year: int) -> list[str]:
     """Person keys whose year may change: someone with an identity overlapping the year, or a
     claim settled with a group (the identity may since have been withdrawn)."""
     start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    people = Person.objects.filter(identities__begin__lte=end).filter(
-        Q(identities__end__isnull=True) | Q(identities__end__gte=start)
-    )
+    # One identity must overlap the year: its own begin and its own end (two chained filters on
+    # the relation would join the identities twice, pairing one identity's begin with another's
+    # end, and multiply the rows the database has to look through).
+    overlapping = Identity.objects.filter(
+        Q(end__isnull=True) | Q(end__gte=start), begin__lte=end
+    ).values("person_id")
     by_person = set(
-        Claim.objects.filter(setl_date__year=year, person__in=people).values_list(
+        Claim.objects.filter(setl_date__year=year, person_id__in=overlapping).values_list(
             "person_key", flat=True
         )
     )

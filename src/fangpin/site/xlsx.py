@@ -77,6 +77,8 @@ def write_xlsx(
             if isinstance(v, bool):
                 ws.write_string(r, c, "是" if v else "否")
             elif isinstance(v, Decimal):
+                # The file format stores every number cell as a double; a yuan amount to the
+                # fen (computed exactly in integer fen) is far inside a double's exact range.
                 ws.write_number(r, c, float(v), money_fmt)
             elif isinstance(v, int | float):
                 ws.write_number(r, c, v)

@@ -56,6 +56,14 @@ def test_an_enrollment_workbook_with_chinese_headers_is_read(tmp_path):
     assert good["year"].to_list() == [2025, 2025]  # no year column: the year asked for
 
 
+def test_an_enrollment_file_with_a_header_and_no_rows_gives_no_rows_and_no_rejects(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("身份证号,姓名,年度,参保类型,缴费日期\n", encoding="utf-8")
+    checked = read_enrollment(path, 2025)
+    assert checked.good.height == 0 and checked.rejects.height == 0
+    assert checked.good.schema["insutype"] == pl.String
+
+
 def test_an_enrollment_file_without_a_person_column_is_refused(tmp_path):
     path = tmp_path / "e.csv"
     path.write_text("name,insutype\n张三,居民\n", encoding="utf-8")

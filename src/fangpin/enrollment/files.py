@@ -135,7 +135,15 @@ def read_enrollment(path: str | Path, year: int) -> Checked:
             "paid_date": [d for d, _ in paid],
             "stop_raw": [_text(v) for v in cols.get("stop_reason", blank)],
         },
-        schema_overrides={"row": pl.Int64, "paid_date": pl.Date},
+        # Typed explicitly: a file with a header and no rows must give empty columns of the
+        # right types, not columns of nulls that the checks below cannot compare.
+        schema_overrides={
+            "row": pl.Int64,
+            "paid_date": pl.Date,
+            **dict.fromkeys(
+                ("name", "year_raw", "insutype_raw", "tier", "paid_raw", "stop_raw"), pl.String
+            ),
+        },
     )
     df = pl.concat([df, _person_columns(cols["person"])], how="horizontal").with_columns(
         pl.col("year_raw").str.replace(r"\.0$", "").cast(pl.Int32, strict=False).alias("year"),

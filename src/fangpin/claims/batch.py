@@ -51,15 +51,8 @@ from fangpin.tabular.io import TableError, first_data_row, read_table, table_for
 from fangpin.tabular.values import amount_fen, any_bad, join_reasons
 from fangpin.warnings.bulk import copy_rows
 
-PAID_COLUMNS = (
-    "hifp_pay",
-    "hifmi_pay",
-    "maf_pay",
-    "oth_pay",
-    "hosp_part_amt",
-    "fund_pay_sumamt",
-    "psn_part_amt",
-)
+# A file of claims settled elsewhere carries every result field of the ledger.
+PAID_COLUMNS = RESULT_FIELDS
 CHUNK = 5_000  # person-years per transaction
 IN_CHUNK = 5_000  # values per IN (...) query
 

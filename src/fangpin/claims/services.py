@@ -227,22 +227,8 @@ def settle_online(
             twin = Claim.objects.filter(setl_id=inp.setl_id).first()
             if twin is not None:
                 return replay(institution, inp, twin)
-            claim = Claim.objects.create(
-                setl_id=inp.setl_id,
-                psn_no=inp.psn_no,
-                person_key=key,
-                person=person,
-                setl_date=inp.setl_date,
-                med_type=inp.med_type,
-                hosp_lv=inp.hosp_lv,
-                in_province=inp.in_province,
-                referral=inp.referral,
-                **{a: getattr(inp, a) for a in CLAIM_AMOUNTS},
-                inscp_scp_amt=inp.inscp_scp_amt,
-                institution=institution,
-                source=Claim.Source.ONLINE,
-                pack_id=pack.id,
-            )
+            claim = _online_claim(pack, institution, inp, person, key)
+            claim.save()
             before = acc_of(acc_row)
             amounts, group, after = _engine(pack, inp, key, idents, before)
             s = _new_settlement(
@@ -259,18 +245,11 @@ def settle_online(
     return Outcome(claim, s, created=True)
 
 
-def _preview(
-    pack: Pack,
-    institution: Institution,
-    inp: ClaimInput,
-    person: Person | None,
-    key: str,
-    idents: list[IdentityRow],
-) -> Outcome:
-    row = Accumulator.objects.filter(person_key=key, year=inp.setl_date.year).first()
-    before = acc_of(row)
-    amounts, group, _after = _engine(pack, inp, key, idents, before)
-    claim = Claim(
+def _online_claim(
+    pack: Pack, institution: Institution, inp: ClaimInput, person: Person | None, key: str
+) -> Claim:
+    """The ledger row of an online claim, not yet saved (a pre-settlement never saves it)."""
+    return Claim(
         setl_id=inp.setl_id,
         psn_no=inp.psn_no,
         person_key=key,
@@ -286,6 +265,20 @@ def _preview(
         source=Claim.Source.ONLINE,
         pack_id=pack.id,
     )
+
+
+def _preview(
+    pack: Pack,
+    institution: Institution,
+    inp: ClaimInput,
+    person: Person | None,
+    key: str,
+    idents: list[IdentityRow],
+) -> Outcome:
+    row = Accumulator.objects.filter(person_key=key, year=inp.setl_date.year).first()
+    before = acc_of(row)
+    amounts, group, _after = _engine(pack, inp, key, idents, before)
+    claim = _online_claim(pack, institution, inp, person, key)
     s = _new_settlement(claim, pack, amounts, group, idents, before, Settlement.Source.ONLINE)
     return Outcome(claim, s, created=False, preview=True)
 

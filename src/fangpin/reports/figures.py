@@ -21,6 +21,7 @@ from typing import Any
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, ExtractMonth
 
+from fangpin.claims.models import RESULT_FIELDS
 from fangpin.reports.access import (
     NO_TOWNSHIP,
     valid_adjustments,
@@ -29,15 +30,7 @@ from fangpin.reports.access import (
     year_notices,
 )
 
-AMOUNTS: tuple[str, ...] = (
-    "hifp_pay",
-    "hifmi_pay",
-    "maf_pay",
-    "oth_pay",
-    "hosp_part_amt",
-    "fund_pay_sumamt",
-    "psn_part_amt",
-)
+AMOUNTS: tuple[str, ...] = RESULT_FIELDS  # what a settlement pays, tier by tier
 AMOUNT_LABELS: dict[str, str] = {
     "hifp_pay": "基本医保",
     "hifmi_pay": "大病保险",

@@ -1,4 +1,5 @@
-"""Fifty claims of one person settled at the same moment never break a cap (PostgreSQL)."""
+"""Fifty claims of one person settled at the same moment never break a cap, and the year sums
+count each of them once (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from tests.claims.conftest import claim, make_person
+from tests.claims.yearsums import assert_kept_exact
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -80,3 +82,8 @@ def test_fifty_concurrent_settlements_of_one_person_hold_every_cap_exactly(api, 
     assert stored == list(batch.accumulators.select(k.ACC_NAMES).row(0))
     assert stored == list(rebuild_accumulator(p.id_no, 2023))
     assert Settlement.objects.count() == N
+
+    # The year sums, written under the same lock, count every claim once with its amounts.
+    kept = assert_kept_exact()
+    assert kept[(p.id_no, 2023)]["n2"] == N
+    assert kept[(p.id_no, 2023)]["maf_pay_2"] == online["maf_pay"]

@@ -22,6 +22,7 @@ import polars as pl
 from django.db import transaction
 from django.utils import timezone
 
+from fangpin.claims import sums
 from fangpin.claims.bulk import (
     insert_claims,
     insert_settlements,
@@ -242,6 +243,7 @@ def _record_paid(pack: Pack, table: pl.DataFrame, new: pl.DataFrame) -> None:
         for i in sel:
             totals[keys[i]] += contrib[i]
         store_person_years([(locked[key][0], totals[key]) for key in sorted(totals)])
+    sums.add_settled(table, paid)
     now = timezone.now()
     reason = "外部已结算,按导入金额记账"
     insert_settlements(
@@ -328,6 +330,7 @@ def _settle_chunk(
             ).iter_rows()
         )
     )  # fmt: skip
+    sums.add_settled(table, settled)
     # One statement for the chunk (store_acc would save each person-year on its own).
     store_person_years([(locked[key][0], final[key]) for key in acc["psn_no"].to_list()])
     summary.fund += int(settled["fund_pay_sumamt"].sum())

@@ -24,6 +24,10 @@ field is a sum over the current amounts of the person-year's validly settled cla
 (`fangpin.claims.ledger.contribution`), so it can always be recomputed and checked
 (`services.rebuild_accumulator`).
 
+`YearSum` is a second cache kept the same way: per person-year and kind of claim, the number
+of validly settled claims and the sums of their current amounts (`fangpin.claims.sums`), what a
+screening run reads instead of summing millions of claims.
+
 `Notice` items (应享未享待遇补发) carry a workflow state; every move is an appended
 `NoticeEvent`.
 
@@ -258,6 +262,54 @@ class Accumulator(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_key} {self.year}"
+
+
+# Kinds of claim as the engine numbers them (RULES §3): 0 general outpatient (11), 1 chronic
+# outpatient (14), 2 inpatient (21, 23, 24, 52).
+SUM_KINDS: dict[int, str] = {0: "普通门诊", 1: "门诊慢特病", 2: "住院"}
+# The amounts a screening sums: the person's burden, the policy scope and each tier's payment.
+SUM_AMOUNTS: dict[str, str] = {
+    "psn_part_amt": "个人负担",
+    "inscp_scp_amt": "政策范围内费用",
+    "hifp_pay": "基本医保",
+    "hifmi_pay": "大病保险",
+    "maf_pay": "医疗救助",
+    "oth_pay": "倾斜救助",
+}
+
+
+def sum_column(measure: str, kind: int) -> str:
+    """The YearSum column holding `measure` summed over claims of `kind`."""
+    return f"{measure}_{kind}"
+
+
+class YearSum(models.Model):
+    """A person-year's validly settled claims summed per kind: n0, n1, n2 claims and, for each
+    amount of SUM_AMOUNTS, one column per kind (`sum_column`). Current amounts: a claim's valid
+    settlement plus its adjustments; a cancelled claim counts nothing. One row a person-year
+    (wide): reading the year is one row a person."""
+
+    person_key = models.CharField("人员主键", max_length=40)
+    year = models.PositiveSmallIntegerField("年度")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "年度结算汇总"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["year", "person_key"], name="claims_yearsum_year_person"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_key} {self.year}"
+
+
+# The count and sum columns, added in order (n0, psn_part_amt_0, …, n1, …): twenty-one columns
+# written out by hand would only invite a typo.
+for _kind, _kind_name in SUM_KINDS.items():
+    YearSum.add_to_class(f"n{_kind}", models.IntegerField(f"{_kind_name}单据数", default=0))
+    for _measure, _label in SUM_AMOUNTS.items():
+        YearSum.add_to_class(sum_column(_measure, _kind), _money(f"{_kind_name}{_label}"))
 
 
 class ResettleRun(models.Model):

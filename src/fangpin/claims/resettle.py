@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from fangpin.claims import sums
 from fangpin.claims.bulk import CLAIM_COLUMNS, claims_table, lock_person_years, store_person_years
 from fangpin.claims.ledger import engine_claims, identity_frame
 from fangpin.claims.models import (
@@ -148,6 +149,9 @@ def resettle_person_years(
             (claim_ids[i], int(sids[i]), run.pk, *(int(x) for x in diff[i]), groups[i] or "", now)
             for i in changed.tolist()
         ),
+    )
+    sums.add_adjusted(
+        table[changed], pl.DataFrame(diff[changed], schema=list(RESULT_FIELDS), orient="row")
     )
     person_of = dict(zip(person_keys, table["person_id"].to_list(), strict=True))
     _notices(pack, year, run, due, person_of, summary)

@@ -24,6 +24,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from fangpin import audit
+from fangpin.claims import sums
 from fangpin.claims.ledger import (
     acc_from,
     acc_list,
@@ -235,6 +236,7 @@ def settle_online(
                 claim, pack, amounts, group, idents, before, Settlement.Source.ONLINE
             )
             s.save()
+            sums.add_claim(claim, amounts)
             store_acc(acc_row, after.as_array())
     except IntegrityError:
         # The same setl_id committed under another person key meanwhile: answer as a replay.
@@ -412,6 +414,7 @@ def cancel_online(institution: Institution, setl_id: str, reason: str = "") -> O
             reason=reason[:200],
             **{f: -getattr(valid, f) for f in RESULT_FIELDS},
         )
+        sums.add_claim(claim, current, cancelled=True)
         left = np.array([getattr(acc_row, n) for n in k.ACC_NAMES], dtype=np.int64)
         store_acc(acc_row, left - contribution(pack, claim_dict(claim), current))
         # A re-settled claim's row is the year's newest, yet the claims dated after it were
@@ -468,6 +471,7 @@ def resettle_online(institution: Institution, setl_id: str) -> Outcome:
         amounts, group, after = _engine(pack, inp, claim.person_key, idents, before)
         s = _new_settlement(claim, pack, amounts, group, idents, before, Settlement.Source.ONLINE)
         s.save()
+        sums.add_claim(claim, amounts)
         if any(_order(o.claim) > _order(claim) for o in others):
             _recompute_year(pack, claim, ResettleRun.Kind.RESETTLE)
         else:

@@ -11,7 +11,10 @@ re-settled year counts what the person now bears. Without the claims app, the ca
 the settled frame itself (`run_screening(..., claims=frame)`).
 
 A screening run reads `load_screening_sums`: the same figures summed per person and kind of
-claim in the database, one row a person instead of one a claim (the screening only sums them).
+claim, one row a person instead of one a claim (the screening only sums them). The claims
+ledger keeps those sums per person-year as it is written (`fangpin.claims.sums`), so a run on
+the current date reads them as they stand; a run on an earlier date takes away the claims
+dated after it, or sums the claims up to it when those are fewer.
 `load_settled_claims` gives the claims one by one (a household's file, checks). On PostgreSQL
 rows travel with COPY … TO STDOUT and are parsed by Polars in one go: fetching them as Python
 tuples would cost more than the screening itself.
@@ -157,59 +160,99 @@ def load_settled_claims(
 
 
 KINDS = (0, 1, 2)  # 11 general outpatient, 14 chronic, 21 inpatient (RULES §3)
-_KIND_SQL = "CASE c.med_type WHEN 11 THEN 0 WHEN 14 THEN 1 ELSE 2 END"
 _MED_TYPE_OF_KIND = {0: 11, 1: 14, 2: 21}
 
 
-def _sums_sql(measures: tuple[str, ...]) -> str:
-    """Per person key, for each kind of claim, the number of valid claims and the sums of
-    `measures` over their current amounts: one row a person (columns n0, m0_0, …, n1, …).
+def _wide_schema(measures: tuple[str, ...]) -> dict[str, pl.DataType]:
+    """psn_no, then per kind the number of valid claims n{k} and each measure's sum."""
+    schema: dict[str, pl.DataType] = {"psn_no": pl.String}
+    for k in KINDS:
+        schema[f"n{k}"] = pl.Int64
+        schema.update({f"{m}_{k}": pl.Int64 for m in measures})
+    return schema
 
-    Sums need no anti-join: a cancellation is a row with the negated amounts, so adding every
-    settlement row of a claim (settle and cancel alike) gives its valid settlement, or nothing
-    when cancelled. The policy-scope amount lives on the claim and is counted once per settle
-    row, less once per cancel row. Adjustments count only against a settlement still valid
-    (a cancel row negates the settlement's own amounts, not its adjustments).
-    """
+
+def _summed(first: dt.date, last: dt.date, measures: tuple[str, ...]) -> pl.DataFrame:
+    """Per person key, claims dated `first` to `last` summed from settlements and adjustments."""
+    from fangpin.claims.sums import sums_sql
+
+    # The planner is left to its own plan: on a county-size ledger (bench/screen_db.py)
+    # its parallel hash join was as fast as any setting tried (merge join, no JIT, more
+    # work_mem), and a serial plan was clearly slower.
+    return _query_frame(sums_sql(measures), [first, last, first, last], _wide_schema(measures))
+
+
+def _kept(year: int, measures: tuple[str, ...]) -> pl.DataFrame:
+    """The year's sums as the claims ledger keeps them (`claims.YearSum`), one row a person."""
+    from fangpin.claims.models import YearSum
+    from fangpin.claims.sums import columns_of
+
+    qn = connection.ops.quote_name
+    cols = ", ".join(qn(c) for c in ("person_key", *columns_of(measures)))
+    sql = f"SELECT {cols} FROM {qn(YearSum._meta.db_table)} WHERE {qn('year')} = %s"
+    return _query_frame(sql, [year], _wide_schema(measures))
+
+
+def _claim_counts(first: dt.date, upto: dt.date, last: dt.date) -> tuple[int, int]:
+    """How many claims (any, settled or not) the year holds up to `upto` and after it."""
     claim = apps.get_model("claims", "Claim")._meta.db_table
-    settlement = apps.get_model("claims", "Settlement")._meta.db_table
-    adjustment = apps.get_model("claims", "Adjustment")._meta.db_table
-    sign = "CASE WHEN s.kind = 'cancel' THEN -1 ELSE 1 END"
-    # Columns are named in the first SELECT (not in a column list after the alias, which
-    # SQLite does not accept), so the same text runs on both databases.
-    from_settlements = ", ".join(
-        (f"{sign} * c.inscp_scp_amt" if m == "inscp_scp_amt" else f"s.{m}") + f" AS v{i}"
-        for i, m in enumerate(measures)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT 1 FROM {claim} WHERE setl_date > %s AND setl_date <= %s LIMIT 1", [upto, last]
+        )
+        if cur.fetchone() is None:
+            return -1, 0  # nothing later: the count up to `upto` is not needed
+        cur.execute(
+            f"SELECT COUNT(*) FILTER (WHERE setl_date <= %s), COUNT(*) FILTER (WHERE setl_date > %s) "
+            f"FROM {claim} WHERE setl_date >= %s AND setl_date <= %s",
+            [upto, upto, first, last],
+        )
+        before, after = cur.fetchone()
+    return int(before), int(after)
+
+
+def screening_sums_wide(
+    year: int, upto: dt.date, measures: tuple[str, ...]
+) -> tuple[pl.DataFrame, str]:
+    """Per person key, the valid claims dated 1 January to `upto` counted and summed per kind
+    (columns of `_wide_schema`; a kind with no claim gives 0 or null), and how it was found:
+
+    * ``kept`` — the ledger's own year sums, when no claim of the year is dated after `upto`
+      (or `upto` is the year's last day);
+    * ``kept-less-later`` — the year sums less the claims dated after `upto`, when those are
+      fewer than the claims up to it;
+    * ``summed`` — the claims dated up to `upto` summed directly, when they are the fewer.
+    """
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    upto = min(upto, last)
+    if upto < first:
+        return pl.DataFrame(schema=_wide_schema(measures)), "summed"
+    before, after = (-1, 0) if upto == last else _claim_counts(first, upto, last)
+    if after == 0:
+        return _kept(year, measures), "kept"
+    if after > before:
+        return _summed(first, upto, measures), "summed"
+    later = _summed(upto + dt.timedelta(days=1), last, measures)
+    sums = [c for c in _wide_schema(measures) if c != "psn_no"]
+    both = pl.concat(
+        [
+            _kept(year, measures),
+            later.select("psn_no", *(-pl.col(c).fill_null(0) for c in sums)),
+        ]
     )
-    from_adjustments = ", ".join("0" if m == "inscp_scp_amt" else f"a.{m}" for m in measures)
-    sums = ", ".join(
-        f"SUM(n) FILTER (WHERE kind = {k}), "
-        + ", ".join(f"SUM(v{i}) FILTER (WHERE kind = {k})" for i in range(len(measures)))
-        for k in KINDS
-    )
-    return (
-        f"SELECT person_key, {sums} FROM ("
-        f"SELECT c.person_key AS person_key, {_KIND_SQL} AS kind, {sign} AS n, {from_settlements} "
-        f"FROM {claim} c JOIN {settlement} s ON s.claim_id = c.id "
-        f"WHERE c.setl_date >= %s AND c.setl_date <= %s "
-        f"UNION ALL "
-        f"SELECT c.person_key, {_KIND_SQL}, 0, {from_adjustments} "
-        f"FROM {adjustment} a JOIN {claim} c ON c.id = a.claim_id "
-        f"WHERE c.setl_date >= %s AND c.setl_date <= %s "
-        f"AND NOT EXISTS (SELECT 1 FROM {settlement} x WHERE x.cancels_id = a.settlement_id)"
-        f") AS t GROUP BY person_key"
-    )
+    return both.group_by("psn_no").agg(pl.col(c).sum() for c in sums), "kept-less-later"
 
 
 def load_screening_sums(
     year: int, upto: dt.date, measures: tuple[str, ...] = ("psn_part_amt",)
 ) -> pl.DataFrame:
     """What `engine.screen.screen` needs from the ledger, summed in the database: one row per
-    person key and kind of claim that has any, dated `upto`, with the sums of `measures` (the
-    other amount columns 0) and the number of valid claims they sum (`claims`). Screening only
-    sums a person's claims of the year up to the date per med type, so these rows screen
-    exactly as the claims themselves (a test holds both to the same result) while the database
-    sends one row a person instead of one a claim.
+    person key and kind of claim with any valid claim, dated `upto`, with the sums of
+    `measures` (the other amount columns 0) and the number of valid claims they sum
+    (`claims`). Screening only sums a person's claims of the year up to the date per med type,
+    so these rows screen exactly as the claims themselves (a test holds both to the same
+    result) while the database sends one row a person instead of one a claim. The sums come
+    from the ledger's year sums where it can (`screening_sums_wide`).
     """
     if not claims_ledger_installed():
         raise ClaimsUnavailable(
@@ -218,20 +261,10 @@ def load_screening_sums(
     unknown = set(measures) - set(AMOUNT_COLUMNS)
     if unknown:
         raise ValueError(f"unknown amount columns: {', '.join(sorted(unknown))}")
-    first, upto = dt.date(year, 1, 1), min(upto, dt.date(year, 12, 31))
-    wide_schema: dict[str, pl.DataType] = {"psn_no": pl.String}
-    for k in KINDS:
-        wide_schema[f"n{k}"] = pl.Int64
-        wide_schema.update({f"{m}_{k}": pl.Int64 for m in measures})
-    if upto < first:
-        wide = pl.DataFrame(schema=wide_schema)
-    else:
-        # The planner is left to its own plan: on a county-size ledger (bench/screen_db.py)
-        # its parallel hash join was as fast as any setting tried (merge join, no JIT, more
-        # work_mem), and a serial plan was clearly slower.
-        wide = _query_frame(_sums_sql(measures), [first, upto, first, upto], wide_schema)
+    upto = min(upto, dt.date(year, 12, 31))
+    wide, _how = screening_sums_wide(year, upto, tuple(measures))
     parts = [
-        wide.filter(pl.col(f"n{k}").is_not_null()).select(
+        wide.filter(pl.col(f"n{k}") > 0).select(
             "psn_no",
             pl.lit(_MED_TYPE_OF_KIND[k], dtype=pl.Int16).alias("med_type"),
             *(pl.col(f"{m}_{k}").fill_null(0).alias(m) for m in measures),

@@ -6,12 +6,14 @@
 
 Starts a throw-away PostgreSQL server (tests/pgserver.py; FANGPIN_DATABASE_URL may name another),
 writes N people (30% with an identity) into the people ledger and M year-to-date claims with
-their settlements (settled by `settle_batch`) into the claims ledger's own tables with COPY —
-all outside the timing — then times `warnings.services.run_screening` end to end: claims and
-identities loaded from the database, `engine.screen.screen`, cases opened with their events and
+their settlements (settled by `settle_batch`) into the claims ledger's own tables with COPY, and
+fills the ledger's year sums (`claims.sums.rebuild_year_sums`) — all outside the timing — then
+times `warnings.services.run_screening` end to end: the year sums and identities read from the
+database, `engine.screen.screen`, cases opened with their events and
 flags. A second run on the same data (nothing to change) is timed too. The peer figure is
 PostgreSQL's own GROUP BY of the year's burden per person over the same tables, timed in the same
-process: the least the database alone takes to sum what the screening sums.
+process: what summing the claims at screening time would take in the database alone. The sums'
+reads on earlier dates (claims dated after them taken away) are timed as well.
 """
 
 from __future__ import annotations
@@ -186,6 +188,21 @@ def load(args, pack) -> dict:
     return {"people": n, "identities": idents.height, "claims": m}
 
 
+def fill_sums() -> tuple[int, float]:
+    """The ledger's year sums for the claims written by COPY (the services keep them as they
+    write; a COPY load bypasses them), as `rebuild_year_sums` recomputes them."""
+    from django.db import connection
+
+    from fangpin.claims.models import YearSum
+    from fangpin.claims.sums import rebuild_year_sums
+
+    t = time.perf_counter()
+    rows = rebuild_year_sums()
+    with connection.cursor() as c:
+        c.execute(f"VACUUM ANALYZE {YearSum._meta.db_table}")
+    return rows, time.perf_counter() - t
+
+
 def peer_sql(date: dt.date) -> str:
     from fangpin.claims.models import Claim, Settlement
 
@@ -196,6 +213,23 @@ def peer_sql(date: dt.date) -> str:
         f"AND NOT EXISTS (SELECT 1 FROM {s} x WHERE x.cancels_id = s.id) "
         f"GROUP BY c.person_key HAVING SUM(s.psn_part_amt) > 500000"
     )
+
+
+def sums_reads(date: dt.date) -> None:
+    """How long the screening's sums take to read on the date and on earlier dates (claims
+    dated after them taken away, or the claims up to them summed when those are fewer)."""
+    from fangpin.warnings.sources import screening_sums_wide
+
+    for label, day in (
+        ("on the date", date),
+        ("a month before", date - dt.timedelta(days=30)),
+        ("at the end of January", dt.date(date.year, 1, 31)),
+    ):
+        t = time.perf_counter()
+        wide, how = screening_sums_wide(date.year, day, ("psn_part_amt",))
+        print(
+            f"sums {label} ({day}): {time.perf_counter() - t:.2f} s, {how}, {wide.height:,} people"
+        )
 
 
 def main() -> None:
@@ -244,6 +278,11 @@ def main() -> None:
             f"their settlements in PostgreSQL, {pack.id}, screening on {date} "
             f"({time.perf_counter() - t:.1f} s to generate, settle and COPY in)"
         )
+    from fangpin.claims.models import YearSum
+
+    if not YearSum.objects.exists():
+        rows, took = fill_sums()
+        print(f"year sums: {rows:,} person-years rebuilt from the ledger in {took:.1f} s (untimed)")
     # Warm the server's and the machine's caches the way a second monthly run would find them.
     with connection.cursor() as c:
         c.execute(peer_sql(date))
@@ -262,6 +301,7 @@ def main() -> None:
     print(
         f"cases {Case.objects.count():,}, events {CaseEvent.objects.count():,}, flags {RunFlag.objects.count():,}"
     )
+    sums_reads(date)
     best = []
     for _ in range(3):
         t = time.perf_counter()

@@ -194,21 +194,25 @@ def _kept(year: int, measures: tuple[str, ...]) -> pl.DataFrame:
 
 
 def _claim_counts(first: dt.date, upto: dt.date, last: dt.date) -> tuple[int, int]:
-    """How many claims (any, settled or not) the year holds up to `upto` and after it."""
+    """How many claims (any, settled or not) the year holds up to `upto` and after it; only
+    the smaller count is exact, the other is known to be larger. Counted with a bound that
+    grows tenfold until one side falls short of it, so the cost follows the smaller side."""
     claim = apps.get_model("claims", "Claim")._meta.db_table
+    bounded = (
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {claim} WHERE setl_date >= %s AND setl_date <= %s "
+        "LIMIT %s) AS t"
+    )
+    later = upto + dt.timedelta(days=1)
+    limit = 1
     with connection.cursor() as cur:
-        cur.execute(
-            f"SELECT 1 FROM {claim} WHERE setl_date > %s AND setl_date <= %s LIMIT 1", [upto, last]
-        )
-        if cur.fetchone() is None:
-            return -1, 0  # nothing later: the count up to `upto` is not needed
-        cur.execute(
-            f"SELECT COUNT(*) FILTER (WHERE setl_date <= %s), COUNT(*) FILTER (WHERE setl_date > %s) "
-            f"FROM {claim} WHERE setl_date >= %s AND setl_date <= %s",
-            [upto, upto, first, last],
-        )
-        before, after = cur.fetchone()
-    return int(before), int(after)
+        while True:
+            cur.execute(
+                f"SELECT ({bounded}), ({bounded})", [first, upto, limit, later, last, limit]
+            )
+            before, after = (int(v) for v in cur.fetchone())
+            if before < limit or after < limit:
+                return before, after
+            limit *= 10
 
 
 def screening_sums_wide(
@@ -227,7 +231,7 @@ def screening_sums_wide(
     upto = min(upto, last)
     if upto < first:
         return pl.DataFrame(schema=_wide_schema(measures)), "summed"
-    before, after = (-1, 0) if upto == last else _claim_counts(first, upto, last)
+    before, after = (0, 0) if upto == last else _claim_counts(first, upto, last)
     if after == 0:
         return _kept(year, measures), "kept"
     if after > before:

@@ -3,12 +3,15 @@
 The first run of a year opens a case for everyone above a bound; Django's `bulk_create` would
 spend most of the run building model instances. On PostgreSQL rows go in with COPY; elsewhere
 (SQLite) through `people.bulk.insert_rows` (one prepared statement). Values are plain Python
-values in the order of the field names; foreign keys as ids.
+values in the order of the field names, or the columns of a Polars frame named after the
+fields; foreign keys as ids. `select_frame` reads rows back the same way, as a frame.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -34,43 +37,121 @@ def copy_rows(
     rows = list(rows)
     if not rows:
         return 0
+    _copy_csv(statement, pl.DataFrame(rows, orient="row", infer_schema_length=None))
+    return len(rows)
+
+
+def copy_frame(model: type[models.Model], frame: pl.DataFrame) -> int:
+    """Insert a frame's rows; its columns are field names of `model`. Returns how many."""
+    if frame.height == 0:
+        return 0
+    if connection.vendor != "postgresql":
+        return insert_rows(model, frame.columns, frame.iter_rows())
+    from psycopg import sql as pgsql
+
+    meta = model._meta
+    columns = [meta.get_field(f).column for f in frame.columns]
+    statement = pgsql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        pgsql.Identifier(meta.db_table), pgsql.SQL(", ").join(map(pgsql.Identifier, columns))
+    )
+    _copy_csv(statement, frame)
+    return frame.height
+
+
+def _copy_csv(statement: Any, frame: pl.DataFrame) -> None:
     # Formatted as CSV by Polars in one go: feeding the rows one by one through the driver
     # cost a second per 150,000 rows. An empty string is quoted, so it stays an empty string;
     # None is written bare, which CSV COPY reads as NULL.
-    frame = pl.DataFrame(rows, orient="row", infer_schema_length=None)
     buf = io.BytesIO()
     frame.write_csv(buf, include_header=False, null_value="")
     data = buf.getvalue()
     with connection.cursor() as cur, cur.cursor.copy(statement) as copy:
         for i in range(0, len(data), 1 << 22):
             copy.write(data[i : i + (1 << 22)])
-    return len(rows)
+
+
+def select_frame(
+    model: type[models.Model], fields: Sequence[str], where: str = "", params: Sequence = ()
+) -> pl.DataFrame:
+    """The rows of `model` as a frame with one column per field (foreign keys as ids).
+
+    `where` is SQL naming columns as `{field}`, with `%s` parameters (integers, dates and
+    strings). PostgreSQL sends the rows with COPY … TO STDOUT, parsed by Polars in one go."""
+    meta = model._meta
+    qn = connection.ops.quote_name
+    names = set(fields) | set(re.findall(r"{(\w+)}", where))
+    column = {f: qn(meta.get_field(f).column) for f in names}
+    sql = f"SELECT {', '.join(column[f] for f in fields)} FROM {qn(meta.db_table)}"
+    if where:
+        sql += " WHERE " + where.format(**column)
+    schema = {f: _pl_type(meta.get_field(f)) for f in fields}
+    if connection.vendor != "postgresql":
+        args = [connection.ops.adapt_datefield_value(p) if isinstance(p, dt.date) else p
+                for p in params]  # fmt: skip
+        with connection.cursor() as cur:
+            cur.execute(sql, args)
+            return pl.DataFrame(cur.fetchall(), schema=schema, orient="row")
+    from psycopg import sql as pgsql
+
+    # COPY takes no bound parameters: each one is rendered by the driver's literal quoting.
+    text = pgsql.SQL(sql.replace("%s", "{}")).format(*(pgsql.Literal(p) for p in params))
+    statement = pgsql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(text)
+    parts: list[bytes] = []
+    with connection.cursor() as cur, cur.cursor.copy(statement) as copy:
+        for chunk in copy:
+            parts.append(bytes(chunk))
+    data = b"".join(parts)
+    if not data:
+        return pl.DataFrame(schema=schema)
+    return pl.read_csv(io.BytesIO(data), has_header=False, new_columns=list(fields), schema=schema)
+
+
+def next_ids(model: type[models.Model], n: int) -> list[int]:
+    """Take `n` ids from the table's sequence (PostgreSQL), so rows can be written with their
+    ids and the rows pointing at them built at the same time, without reading them back."""
+    if n <= 0:
+        return []
+    meta = model._meta
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, n],
+        )
+        return [r[0] for r in cur.fetchall()]
 
 
 def update_columns(
-    model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    add_one: Sequence[str] = (),
 ) -> int:
-    """Set `fields` of many rows by id: each row is (id, *values in the order of `fields`)."""
+    """Set `fields` of many rows by id: each row is (id, *values in the order of `fields`);
+    the integer fields named in `add_one` go up by one in the same statement."""
     if not rows:
         return 0
     meta = model._meta
     qn = connection.ops.quote_name
     columns = [meta.get_field(f).column for f in fields]
     table = qn(meta.db_table)
+    bumps = "".join(
+        f", {qn(c)} = {table}.{qn(c)} + 1" for c in (meta.get_field(f).column for f in add_one)
+    )
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
             # One statement over arrays instead of a round trip (or a CASE branch) per row.
             types = ["bigint", *(_pg_type(meta.get_field(f)) for f in fields)]
             arrays = ", ".join(f"%s::{t}[]" for t in types)
             names = ", ".join(["id", *(f"v{i}" for i in range(len(fields)))])
-            sets = ", ".join(f"{qn(c)} = u.v{i}" for i, c in enumerate(columns))
+            sets = ", ".join(f"{qn(c)} = u.v{i}" for i, c in enumerate(columns)) + bumps
             cur.execute(
                 f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS u({names}) "
                 f"WHERE {table}.{qn('id')} = u.id",
                 [list(col) for col in zip(*rows, strict=True)],
             )
         else:
-            sets = ", ".join(f"{qn(c)} = %s" for c in columns)
+            sets = ", ".join(f"{qn(c)} = %s" for c in columns) + bumps
             adapt = [_adapter(meta.get_field(f)) for f in fields]
             cur.executemany(
                 f"UPDATE {table} SET {sets} WHERE {qn('id')} = %s",
@@ -93,6 +174,18 @@ def _pg_type(field: models.Field) -> str:
     ):
         return "bigint"
     return "text"
+
+
+def _pl_type(field: models.Field) -> pl.DataType:
+    if isinstance(field, models.DateTimeField):
+        return pl.Datetime("us", "UTC")
+    if isinstance(field, models.DateField):
+        return pl.Date
+    if isinstance(field, models.BooleanField):
+        return pl.Boolean
+    if isinstance(field, models.IntegerField | models.AutoField | models.ForeignKey):
+        return pl.Int64
+    return pl.String
 
 
 def _adapter(field: models.Field):

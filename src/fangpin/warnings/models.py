@@ -94,6 +94,12 @@ class ScreeningRun(models.Model):
 
 
 class Case(models.Model):
+    # A first run of the year writes tens of thousands of cases in one transaction, from ids it
+    # has just read in that transaction; checking each reference again at commit (a row lock on
+    # the person, household, township, village and run per case) took most of the run. So the
+    # references below have no database-level foreign keys (as RunFlag's): Django still joins
+    # on them and still refuses to delete a person, household, area or run a case points at,
+    # and nothing deletes those rows behind its back.
     # The key the screening sums on: the ledger person's psn_no, or their ID number (the same
     # key the claims ledger files a person's claims under). Kept even when the person is not in
     # the people ledger yet, so such a warning is not lost.
@@ -105,8 +111,10 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="warning_cases",
+        db_constraint=False,
     )
-    # Where the person lived when the case opened: the township that must visit.
+    # Where the person lived when the case opened: the township that must visit. Households
+    # are never looked up from here (a household's file goes through its people): no index.
     household = models.ForeignKey(
         Household,
         verbose_name="家庭户",
@@ -114,9 +122,19 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="warning_cases",
+        db_constraint=False,
+        db_index=False,
     )
+    # Indexed by warnings_case_town_state, whose first column it is.
     township = models.ForeignKey(
-        Area, verbose_name="乡镇", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Area,
+        verbose_name="乡镇",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     # Never filtered on alone: no index of its own (each index slows the first run's insert).
     village = models.ForeignKey(
@@ -126,6 +144,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_constraint=False,
         db_index=False,
     )
     rule = models.CharField("预警规则", max_length=64)
@@ -141,8 +160,14 @@ class Case(models.Model):
     deadline = models.DateField("处置时限")
     state = models.CharField("状态", max_length=4, choices=State.choices, default=State.PENDING)
     opened_at = models.DateTimeField("开案时间")
+    # A run's cases are found through its flags (RunFlag.run), never through this: no index.
     opened_run = models.ForeignKey(
-        ScreeningRun, verbose_name="开案批次", on_delete=models.PROTECT, related_name="opened_cases"
+        ScreeningRun,
+        verbose_name="开案批次",
+        on_delete=models.PROTECT,
+        related_name="opened_cases",
+        db_constraint=False,
+        db_index=False,
     )
     escalations = models.PositiveSmallIntegerField("升级次数", default=0)
     escalated_at = models.DateTimeField("最近升级时间", null=True, blank=True)
@@ -154,6 +179,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_constraint=False,
         db_index=False,
     )
 
@@ -198,8 +224,13 @@ class RunFlag(models.Model):
     # No database-level foreign keys: a run writes tens of thousands of these in the same
     # transaction as the cases they point at, from ids it has just read, and checking each one
     # again at commit cost a county-size run seconds. Django still joins and cascades on them.
+    # Indexed by warnings_flag_run_rule, whose first column it is.
     run = models.ForeignKey(
-        ScreeningRun, on_delete=models.CASCADE, related_name="flags", db_constraint=False
+        ScreeningRun,
+        on_delete=models.CASCADE,
+        related_name="flags",
+        db_constraint=False,
+        db_index=False,
     )
     case = models.ForeignKey(
         Case, on_delete=models.DO_NOTHING, related_name="flags", db_constraint=False
@@ -307,15 +338,24 @@ class CaseEvent(models.Model):
         MOVE = "状态变更", "状态变更"
         PHOTO = "核查表照片", "核查表照片"
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
-    # Events are read per case; the run and the user are looked up from an event, never the
-    # other way round, so neither gets an index (a first run writes one event per case).
+    # Written by a run for each case it opens or escalates, in the transaction that writes the
+    # case: no database-level foreign keys to the case and the run (see Case). Events are read
+    # per case, through warnings_event_case_at; the run and the user are looked up from an
+    # event, never the other way round, so neither gets an index.
+    case = models.ForeignKey(
+        Case,
+        on_delete=models.PROTECT,
+        related_name="events",
+        db_constraint=False,
+        db_index=False,
+    )
     run = models.ForeignKey(
         ScreeningRun,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="events",
+        db_constraint=False,
         db_index=False,
     )
     at = models.DateTimeField("时间")

@@ -4,8 +4,11 @@
 `engine.screen.screen` — the function the stateless `fangpin screen` calls — and then, in one
 transaction, opens a case for each newly flagged person and rule, escalates an open case whose
 person reached a higher level (same case: new level, new deadline), and leaves everything else
-as it is: never a second open case, never a downgrade. Run twice on the same data it changes
-no case and writes no event; each run is recorded with its counts.
+as it is: never a second open case, never a downgrade. Each case opened or escalated gets its
+event and an audit entry; run twice on the same data it changes no case and writes no event.
+Each run is recorded with its counts. A county's first run opens tens of thousands of cases,
+so this part works on whole columns (Polars joins of the flagged people with the year's cases)
+and writes each table in one COPY (PostgreSQL) or one prepared insert (SQLite).
 
 A case moves only along 待核查 → 已核查 → 帮扶中 → 已办结 (and 已核查 → 已办结 when the visit found
 no risk), each move checked here against what the case holds: a visit, a finding of risk and a
@@ -22,7 +25,7 @@ from typing import Any
 import polars as pl
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.db.models import BooleanField, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Value, When
 from django.db.models import Case as Choose
 from django.utils import timezone
 
@@ -32,7 +35,7 @@ from fangpin.engine.workdays import CalendarRangeError, is_workday, working_days
 from fangpin.policy.registry import load_pack
 from fangpin.units import fen_to_yuan
 from fangpin.warnings import sources
-from fangpin.warnings.bulk import copy_rows, update_columns
+from fangpin.warnings.bulk import copy_frame, next_ids, select_frame, update_columns
 from fangpin.warnings.models import (
     Case,
     CaseEvent,
@@ -175,20 +178,36 @@ def _serialise_runs() -> None:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext('fangpin.warnings.run_screening'))")
 
 
-def _year_cases(year: int, rules: list[str]) -> tuple[dict, dict]:
-    """The year's cases under these rules: per (person key, rule) the open one as (pk, level,
-    rank, amount, amount date), and the highest (rank, pk) any closed one reached."""
-    open_cases: dict[tuple[str, str], tuple] = {}
-    closed_rank: dict[tuple[str, str], tuple[int, int]] = {}
-    rows = Case.objects.filter(year=year, rule__in=rules).values_list(
-        "pk", "psn_no", "rule", "state", "level", "level_rank", "amount_latest", "amount_date"
+def _year_cases(year: int, rules: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The year's cases under these rules, as frames keyed on (psn_no, rule): the open case
+    (open_pk, open_level, open_rank, open_amount, open_amount_date; at most one, which the
+    database enforces), and the highest rank a closed case reached with that case's pk
+    (closed_rank, closed_pk; of equal ranks the later case)."""
+    cases = select_frame(
+        Case,
+        ("id", "psn_no", "rule", "state", "level", "level_rank", "amount_latest", "amount_date"),
+        f"{{year}} = %s AND {{rule}} IN ({', '.join(['%s'] * len(rules))})",
+        [year, *rules],
     )
-    for pk, psn, rule, state, level, rank, amount, amount_date in rows.iterator(chunk_size=20_000):
-        if state != State.CLOSED:
-            open_cases[(psn, rule)] = (pk, level, rank, amount, amount_date)
-        elif rank >= closed_rank.get((psn, rule), (0, 0))[0]:
-            closed_rank[(psn, rule)] = (rank, pk)
-    return open_cases, closed_rank
+    closed = pl.col("state") == State.CLOSED.value
+    open_cases = cases.filter(~closed).select(
+        "psn_no",
+        "rule",
+        pl.col("id").alias("open_pk"),
+        pl.col("level").alias("open_level"),
+        pl.col("level_rank").alias("open_rank"),
+        pl.col("amount_latest").alias("open_amount"),
+        pl.col("amount_date").alias("open_amount_date"),
+    )
+    closed_cases = (
+        cases.filter(closed)
+        .sort("level_rank", "id")
+        .group_by("psn_no", "rule")
+        .agg(
+            pl.col("level_rank").last().alias("closed_rank"), pl.col("id").last().alias("closed_pk")
+        )
+    )
+    return open_cases, closed_cases
 
 
 def _apply(
@@ -198,114 +217,182 @@ def _apply(
     names: dict[str, str],
     user: Any,
 ) -> dict[str, int]:
-    """Open, escalate or leave each flagged person's case; write the run's flags and events."""
-    now = run.started_at
-    who = _user_or_none(user)
-    by = (now, who.pk if who else None, _username(user))  # at, user, username of the events
-    ESCALATE, OPEN = CaseEvent.Action.ESCALATE.value, CaseEvent.Action.OPEN.value
-
-    def event(pk: int, rule: str, action: str, to_state: str, from_level: str, level: str,
-              amount: int, deadline: dt.date) -> tuple:  # fmt: skip
-        return (
-            pk,
-            run.pk,
-            *by,
-            action,
-            "",
-            to_state,
-            from_level,
-            level,
-            _what(names[rule], level, amount, deadline),
-        )
-
+    """Open, escalate or leave each flagged person's case; write the run's flags, the cases'
+    events and their audit entries. Worked on whole columns (joins of the flagged frame with
+    the year's cases), and written with one COPY or prepared insert per table."""
     tally = dict.fromkeys(
         (Change.NEW, Change.ESCALATED, Change.UNCHANGED, Change.CLOSED, "unmatched"), 0
     )
     if flagged.height == 0:
         return tally
-    # A run never reopens a level already dealt with: a closed case covers its level and below.
-    open_cases, closed_rank = _year_cases(run.year, list(names))
-    opening, escalate, refresh, flags, events = [], [], [], [], []
-    for psn, rule, level, amount, deadline in flagged.iter_rows():
-        rank = ranks[(rule, level)]
-        here = open_cases.get((psn, rule))
-        closed = closed_rank.get((psn, rule))
-        if here is not None:
-            pk, old_level, old_rank, old_amount, amount_date = here
-            change = Change.ESCALATED if rank > old_rank else Change.UNCHANGED
-            if change == Change.ESCALATED:
-                escalate.append((pk, level, rank, run.date, deadline, amount, run.date, now))
-                events.append(event(pk, rule, ESCALATE, "", old_level, level, amount, deadline))
-            elif amount != old_amount and run.date >= amount_date:
-                # The amount follows the latest screening date; an earlier date never rewinds it.
-                refresh.append((pk, amount, run.date))
-            flags.append((run.pk, pk, rule, level, amount, deadline, change.value))
-        elif closed is not None and closed[0] >= rank:
-            change = Change.CLOSED
-            flags.append((run.pk, closed[1], rule, level, amount, deadline, change.value))
-        else:
-            change = Change.NEW
-            opening.append(
-                (psn, rule, level, rank, amount, deadline, closed[1] if closed else None)
-            )
-        tally[change] += 1
-    tally["unmatched"] = _open(run, opening, names)
-    if opening:
-        opened = Case.objects.filter(opened_run=run).values_list(
-            "pk", "rule", "level", "amount_opened", "deadline"
-        )
-        for pk, rule, level, amount, deadline in opened.iterator(chunk_size=20_000):
-            flags.append((run.pk, pk, rule, level, amount, deadline, Change.NEW.value))
-            events.append(event(pk, rule, OPEN, State.PENDING.value, "", level, amount, deadline))
-    fields = (
-        "level",
-        "level_rank",
-        "level_since",
-        "deadline",
-        "amount_latest",
-        "amount_date",
-        "escalated_at",
+    keys = ["psn_no", "rule"]
+    levels = pl.DataFrame(
+        [(rule, level, rank) for (rule, level), rank in ranks.items()],
+        schema={"rule": pl.String, "level": pl.String, "rank": pl.Int64},
+        orient="row",
     )
-    update_columns(Case, fields, escalate)
-    if escalate:
-        # One escalation per case a run at most: the count goes up by one.
-        Case.objects.filter(pk__in=[e[0] for e in escalate]).update(
-            escalations=F("escalations") + 1
+    open_cases, closed_cases = _year_cases(run.year, list(names))
+    here = pl.col("open_pk").is_not_null()
+    # A run never reopens a level already dealt with: a closed case covers its level and below.
+    change = (
+        pl.when(here & (pl.col("rank") > pl.col("open_rank")))
+        .then(pl.lit(Change.ESCALATED.value))
+        .when(here)
+        .then(pl.lit(Change.UNCHANGED.value))
+        .when(pl.col("closed_rank") >= pl.col("rank"))
+        .then(pl.lit(Change.CLOSED.value))
+        .otherwise(pl.lit(Change.NEW.value))
+    )
+    f = (
+        flagged.join(levels, on=["rule", "level"], how="left")
+        .join(open_cases, on=keys, how="left")
+        .join(closed_cases, on=keys, how="left")
+        .with_columns(
+            change.alias("change"),
+            pl.col("rule").replace_strict(names, return_dtype=pl.String).alias("rule_name"),
         )
-    update_columns(Case, ("amount_latest", "amount_date"), refresh)
-    copy_rows(CaseEvent, EVENT_FIELDS, events)
-    copy_rows(RunFlag, ("run", "case", "rule", "level", "amount", "deadline", "change"), flags)
+        .sort(keys)
+    )
+    for value, n in f["change"].value_counts().iter_rows():
+        tally[Change(value)] = n
+    new = f.filter(pl.col("change") == Change.NEW.value)
+    opened, tally["unmatched"] = _open(run, new)
+    f = f.join(opened, on=keys, how="left").with_columns(
+        pl.when(here)
+        .then(pl.col("open_pk"))
+        .when(pl.col("change") == Change.CLOSED.value)
+        .then(pl.col("closed_pk"))
+        .otherwise(pl.col("new_pk"))
+        .alias("case")
+    )
+    escalated = f.filter(pl.col("change") == Change.ESCALATED.value)
+    update_columns(
+        Case,
+        ("level", "level_rank", "level_since", "deadline", "amount_latest", "amount_date",
+         "escalated_at"),
+        [(pk, level, rank, run.date, deadline, amount, run.date, run.started_at)
+         for pk, level, rank, deadline, amount
+         in escalated.select("open_pk", "level", "rank", "deadline", "amount").iter_rows()],
+        add_one=("escalations",),  # one escalation per case a run at most
+    )  # fmt: skip
+    # The amount follows the latest screening date; an earlier date never rewinds it.
+    refresh = f.filter(
+        (pl.col("change") == Change.UNCHANGED.value)
+        & (pl.col("amount") != pl.col("open_amount"))
+        & (pl.col("open_amount_date") <= run.date)
+    )
+    update_columns(
+        Case,
+        ("amount_latest", "amount_date"),
+        [(pk, amount, run.date) for pk, amount in refresh.select("open_pk", "amount").iter_rows()],
+    )
+    _write_events(
+        run, user, f.filter(pl.col("change").is_in([Change.NEW.value, Change.ESCALATED.value]))
+    )
+    copy_frame(
+        RunFlag,
+        f.select(
+            pl.lit(run.pk, dtype=pl.Int64).alias("run"),
+            "case", "rule", "level", "amount", "deadline", "change",
+        ),
+    )  # fmt: skip
     return tally
 
 
-def _open(run: ScreeningRun, opening: list[tuple], names: dict[str, str]) -> int:
-    """Insert the new cases; returns how many are of people the people ledger does not know."""
+def _open(run: ScreeningRun, new: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Insert the new cases (rows of `_apply`'s frame); returns (psn_no, rule, new_pk) of each
+    and how many are of people the people ledger does not know."""
+    keys = ["psn_no", "rule"]
+    if new.height == 0:
+        return pl.DataFrame(schema={"psn_no": pl.String, "rule": pl.String, "new_pk": pl.Int64}), 0
     # Only the people who get a new case are looked up in the people ledger.
-    persons = sources.persons_by_key(sorted({row[0] for row in opening}))
-    rows, unmatched = [], 0
-    for psn, rule, level, rank, amount, deadline, previous in opening:
-        person, household, township, village = persons.get(psn, (None, None, None, None))
-        unmatched += person is None
-        rows.append((psn, person, household, township, village, rule, names[rule], run.year, level, rank,
-                     run.date, amount, amount, run.date, deadline, State.PENDING.value, run.started_at, run.pk,
-                     0, previous))  # fmt: skip
-    copy_rows(Case, NEW_CASE_FIELDS, rows)
-    return unmatched
+    persons = sources.persons_by_key(new["psn_no"].unique().sort().to_list())
+    where = list(zip(*persons.values(), strict=True)) or [(), (), (), ()]
+    ledger = pl.DataFrame(
+        {"psn_no": list(persons), "person": where[0], "household": where[1],
+         "township": where[2], "village": where[3]},
+        schema={"psn_no": pl.String, "person": pl.Int64, "household": pl.Int64,
+                "township": pl.Int64, "village": pl.Int64},
+    )  # fmt: skip
+    rows = new.join(ledger, on="psn_no", how="left").select(
+        "psn_no", "person", "household", "township", "village", "rule", "rule_name",
+        pl.lit(run.year, dtype=pl.Int64).alias("year"), "level",
+        pl.col("rank").alias("level_rank"), pl.lit(run.date).alias("level_since"),
+        pl.col("amount").alias("amount_opened"), pl.col("amount").alias("amount_latest"),
+        pl.lit(run.date).alias("amount_date"), "deadline",
+        pl.lit(State.PENDING.value).alias("state"),
+        pl.lit(run.started_at, dtype=pl.Datetime("us", "UTC")).alias("opened_at"),
+        pl.lit(run.pk, dtype=pl.Int64).alias("opened_run"),
+        pl.lit(0, dtype=pl.Int64).alias("escalations"), pl.col("closed_pk").alias("previous"),
+    )  # fmt: skip
+    unmatched = rows["person"].null_count()
+    if connection.vendor == "postgresql":
+        # Ids taken first, so the events, flags and audit entries need no read-back.
+        rows = rows.with_columns(pl.Series("id", next_ids(Case, rows.height), dtype=pl.Int64))
+        copy_frame(Case, rows)
+        return rows.select(*keys, pl.col("id").alias("new_pk")), unmatched
+    copy_frame(Case, rows)
+    back = select_frame(Case, ("id", "psn_no", "rule"), "{opened_run} = %s", [run.pk])
+    return back.select(*keys, pl.col("id").alias("new_pk")), unmatched
 
 
-NEW_CASE_FIELDS = (
-    "psn_no", "person", "household", "township", "village", "rule", "rule_name", "year", "level",
-    "level_rank", "level_since", "amount_opened", "amount_latest", "amount_date", "deadline", "state",
-    "opened_at", "opened_run", "escalations", "previous",
-)  # fmt: skip
-EVENT_FIELDS = (
-    "case", "run", "at", "user", "username", "action", "from_state", "to_state", "from_level",
-    "to_level", "what",
-)  # fmt: skip
+def _write_events(run: ScreeningRun, user: Any, changed: pl.DataFrame) -> None:
+    """The 开案 and 升级 events of a run's new and escalated cases, and their audit entries
+    (what `_event` writes for one case, written for all at once)."""
+    who = _user_or_none(user)
+    opening = pl.col("change") == Change.NEW.value
+    action = (
+        pl.when(opening)
+        .then(pl.lit(CaseEvent.Action.OPEN.value))
+        .otherwise(pl.lit(CaseEvent.Action.ESCALATE.value))
+    )
+    events = changed.select(
+        "case",
+        pl.lit(run.pk, dtype=pl.Int64).alias("run"),
+        pl.lit(run.started_at, dtype=pl.Datetime("us", "UTC")).alias("at"),
+        pl.lit(who.pk if who else None, dtype=pl.Int64).alias("user"),
+        pl.lit(_username(user)).alias("username"),
+        action.alias("action"),
+        pl.lit("").alias("from_state"),
+        pl.when(opening).then(pl.lit(State.PENDING.value)).otherwise(pl.lit("")).alias("to_state"),
+        pl.when(opening).then(pl.lit("")).otherwise(pl.col("open_level")).alias("from_level"),
+        pl.col("level").alias("to_level"),
+        _what(pl.col("rule_name"), pl.col("level"), pl.col("amount"), pl.col("deadline"))
+        .str.slice(0, 500)
+        .alias("what"),
+    )
+    copy_frame(CaseEvent, events)
+    audit.record_many(
+        who,
+        audit.CHANGE,
+        "warning_case",
+        events["case"],
+        events.select(pl.concat_str("action", pl.lit("："), "what"))["action"],
+        username=None if who else SYSTEM_NAME,
+    )
 
 
-def _what(rule_name: str, level: str, amount: int, deadline: dt.date) -> str:
-    return f"{rule_name}{level}预警：年度累计 {fen_to_yuan(amount)} 元，{deadline.isoformat()} 前入户核查"
+def _yuan(fen: pl.Expr) -> pl.Expr:
+    """`units.fen_to_yuan` of a column of fen."""
+    whole = fen.abs()
+    return pl.concat_str(
+        pl.when(fen < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+        (whole // 100).cast(pl.String),
+        pl.lit("."),
+        (whole % 100).cast(pl.String).str.zfill(2),
+    )
+
+
+def _what(rule_name: pl.Expr, level: pl.Expr, amount: pl.Expr, deadline: pl.Expr) -> pl.Expr:
+    return pl.concat_str(
+        rule_name,
+        level,
+        pl.lit("预警：年度累计 "),
+        _yuan(amount),
+        pl.lit(" 元，"),
+        deadline.dt.strftime("%Y-%m-%d"),
+        pl.lit(" 前入户核查"),
+    )
 
 
 class _Clock:
@@ -339,55 +426,82 @@ def latest_visit(case: Case) -> Visit | None:
     return case.visits.order_by("-date", "-id").first()
 
 
-def transition_problem(case: Case, to_state: str) -> str | None:
-    """Why `case` cannot move to `to_state` now (Chinese), or None when it can."""
+_LOOK = object()  # "not known to the caller: look it up"
+
+
+def transition_problem(
+    case: Case, to_state: str, *, visit: Any = _LOOK, measured: Any = _LOOK, answered: Any = _LOOK
+) -> str | None:
+    """Why `case` cannot move to `to_state` now (Chinese), or None when it can.
+
+    A step that has just written or read what a move needs passes it, so it is not read again:
+    `visit` the case's latest visit (or None), `measured` / `answered` whether it has a measure
+    / feedback. What is not passed is read from the database, and only when the move needs it.
+    """
     if (case.state, to_state) not in TRANSITIONS:
         if case.state == State.CLOSED:
             return "案件已办结，不能再变更状态"
         return (
             f"不能从“{case.state}”直接转为“{to_state}”：须按 待核查→已核查→帮扶中→已办结 逐步办理"
         )
-    visit = latest_visit(case)
+    # Every move but 帮扶中 → 已办结 depends on the latest visit.
+    if visit is _LOOK and (case.state, to_state) != (State.ASSISTING, State.CLOSED):
+        visit = latest_visit(case)
     if to_state == State.VERIFIED and visit is None:
         return "尚无入户核查记录，不能转为已核查"
     if to_state == State.ASSISTING:
         if visit is None or visit.finding != Finding.RISK:
             return "核查结论不是“有风险”，不能转为帮扶中"
-        if not case.measures.exists():
+        if not (case.measures.exists() if measured is _LOOK else measured):
             return "尚未录入帮扶措施，不能转为帮扶中"
     if to_state == State.CLOSED:
         if case.state == State.VERIFIED and (visit is None or visit.finding != Finding.NO_RISK):
             return "核查结论为有风险，须落实帮扶措施（帮扶中）后才能办结"
-        if not case.feedback.exists():
+        if not (case.feedback.exists() if answered is _LOOK else answered):
             return "尚无帮扶反馈，不能办结"
     return None
 
 
-def _locked(case: Case | int) -> Case:
+def _locked(case: Case | int, *related: str) -> Case:
+    """The case read again with its row locked (PostgreSQL: SELECT … FOR UPDATE), so two
+    officers working it at once take their steps one after the other."""
     pk = case.pk if isinstance(case, Case) else case
-    return Case.objects.select_for_update().get(pk=pk)
-
-
-def _event(
-    case: Case, user: Any, action: str, what: str, *, from_state: str = "", to_state: str = ""
-) -> CaseEvent:
-    who = _user_or_none(user)
-    event = CaseEvent.objects.create(
-        case=case,
-        at=timezone.now(),
-        user=who,
-        username=_username(user) if who else "",
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        what=what[:500],
+    rows = (
+        Case.objects.select_for_update(of=("self",))
+        if related
+        else Case.objects.select_for_update()
     )
-    audit.record(who, audit.CHANGE, "warning_case", case.pk, f"{action}：{what}"[:500])
-    return event
+    return rows.select_related(*related).get(pk=pk)
 
 
-def _move(case: Case, to_state: str, user: Any, note: str = "") -> None:
-    problem = transition_problem(case, to_state)
+class _Trail:
+    """The events one step records on a case, and their audit entries: written at the end of
+    the step, all events in one insert and all audit entries in another."""
+
+    def __init__(self, user: Any):
+        self.who = _user_or_none(user)
+        self.username = _username(user) if self.who else ""
+        self.events: list[CaseEvent] = []
+        self.summaries: list[str] = []
+
+    def add(
+        self, case: Case, action: str, what: str, *, from_state: str = "", to_state: str = ""
+    ) -> None:
+        self.events.append(
+            CaseEvent(case=case, at=timezone.now(), user=self.who, username=self.username, action=action,
+                      from_state=from_state, to_state=to_state, what=what[:500])
+        )  # fmt: skip
+        self.summaries.append(f"{action}：{what}"[:500])
+
+    def write(self) -> None:
+        CaseEvent.objects.bulk_create(self.events)
+        audit.record_many(
+            self.who, audit.CHANGE, "warning_case", [e.case_id for e in self.events], self.summaries
+        )
+
+
+def _move(case: Case, to_state: str, trail: _Trail, note: str = "", **known: Any) -> None:
+    problem = transition_problem(case, to_state, **known)
     if problem:
         raise CaseError(problem)
     before = case.state
@@ -397,21 +511,17 @@ def _move(case: Case, to_state: str, user: Any, note: str = "") -> None:
         case.closed_at = timezone.now()
         fields.append("closed_at")
     case.save(update_fields=fields)
-    _event(
-        case,
-        user,
-        CaseEvent.Action.MOVE,
-        note or f"{before}→{to_state}",
-        from_state=before,
-        to_state=to_state,
-    )
+    trail.add(case, CaseEvent.Action.MOVE, note or f"{before}→{to_state}", from_state=before,
+              to_state=to_state)  # fmt: skip
 
 
 def move(case: Case | int, to_state: str, *, user: Any = None, note: str = "") -> Case:
     """Move a case to `to_state` if RULES §4 allows it now; CaseError otherwise."""
+    trail = _Trail(user)
     with transaction.atomic():
         case = _locked(case)
-        _move(case, to_state, user, note)
+        _move(case, to_state, trail, note)
+        trail.write()
     return case
 
 
@@ -440,8 +550,9 @@ def record_visit(
         raise CaseError(f"核查结论须为 {'、'.join(Finding.values)}")
     if photo is not None:
         _check_photo(photo)
+    trail = _Trail(user)
     with transaction.atomic():
-        case = _locked(case)
+        case = _locked(case, "opened_run")
         _not_closed(case)
         _not_future(date, "核查日期")
         if date < case.opened_run.date:
@@ -451,29 +562,29 @@ def record_visit(
         if photo is not None:
             visit.form_photo.save(_photo_name(case, photo), photo, save=False)
         visit.save()
-        _event(
-            case,
-            user,
-            CaseEvent.Action.VISIT,
-            f"{date.isoformat()} 入户核查：{finding}" + (f"（{note}）" if note else ""),
-        )
+        what = f"{date.isoformat()} 入户核查：{finding}" + (f"（{note}）" if note else "")
+        trail.add(case, CaseEvent.Action.VISIT, what)
         if case.state == State.PENDING:
-            _move(case, State.VERIFIED, user)
+            # A case waiting for its visit has none before this one.
+            _move(case, State.VERIFIED, trail, visit=visit)
+        trail.write()
     return visit
 
 
 def attach_visit_form(visit: Visit | int, photo: UploadedFile, *, user: Any = None) -> Visit:
     """Attach (or replace) the photo of the signed visit form; the old file stays on disk."""
     _check_photo(photo)
+    trail = _Trail(user)
     with transaction.atomic():
-        visit = Visit.objects.select_for_update().get(
-            pk=visit.pk if isinstance(visit, Visit) else visit
+        visit = (
+            Visit.objects.select_for_update(of=("self",))
+            .select_related("case")
+            .get(pk=visit.pk if isinstance(visit, Visit) else visit)
         )
         visit.form_photo.save(_photo_name(visit.case, photo), photo, save=False)
         visit.save(update_fields=["form_photo"])
-        _event(
-            visit.case, user, CaseEvent.Action.PHOTO, f"上传 {visit.date.isoformat()} 核查表照片"
-        )
+        trail.add(visit.case, CaseEvent.Action.PHOTO, f"上传 {visit.date.isoformat()} 核查表照片")
+        trail.write()
     return visit
 
 
@@ -507,27 +618,36 @@ def add_measure(
         not isinstance(amount, int) or isinstance(amount, bool) or amount < 0
     ):
         raise CaseError("金额须为不小于 0 的整数（分）")
+    trail = _Trail(user)
     with transaction.atomic():
         case = _locked(case)
         _not_closed(case)
         _not_future(date, "措施日期")
         if case.state == State.PENDING:
             raise CaseError("尚未入户核查，不能录入帮扶措施")
-        visit = latest_visit(case)
+        visit = latest_visit(case) if case.state == State.VERIFIED else None
         if case.state == State.VERIFIED and (visit is None or visit.finding != Finding.RISK):
             raise CaseError("核查结论为无风险，不能录入帮扶措施；如情况有变请先重新核查")
         measure = Measure.objects.create(case=case, kind=kind, amount=amount, date=date, note=note,
                                          recorded_by=_user_or_none(user), recorded_at=timezone.now())  # fmt: skip
         money = f" {fen_to_yuan(amount)} 元" if amount is not None else ""
-        _event(
-            case,
-            user,
-            CaseEvent.Action.MEASURE,
-            f"{date.isoformat()} {kind}{money}" + (f"（{note}）" if note else ""),
-        )
+        what = f"{date.isoformat()} {kind}{money}" + (f"（{note}）" if note else "")
+        trail.add(case, CaseEvent.Action.MEASURE, what)
         if case.state == State.VERIFIED:
-            _move(case, State.ASSISTING, user)
+            _move(case, State.ASSISTING, trail, visit=visit, measured=True)
+        trail.write()
     return measure
+
+
+def _add_feedback(case: Case, text: str, date: dt.date, user: Any, trail: _Trail) -> Feedback:
+    _not_closed(case)
+    _not_future(date, "反馈日期")
+    if case.state == State.PENDING:
+        raise CaseError("尚未入户核查，不能反馈")
+    feedback = Feedback.objects.create(case=case, text=text, date=date, recorded_by=_user_or_none(user),
+                                       recorded_at=timezone.now())  # fmt: skip
+    trail.add(case, CaseEvent.Action.FEEDBACK, f"{date.isoformat()} 反馈：{text}")
+    return feedback
 
 
 def add_feedback(case: Case | int, *, text: str, date: dt.date, user: Any = None) -> Feedback:
@@ -535,15 +655,10 @@ def add_feedback(case: Case | int, *, text: str, date: dt.date, user: Any = None
     text = (text or "").strip()
     if not text:
         raise CaseError("反馈内容不能为空")
+    trail = _Trail(user)
     with transaction.atomic():
-        case = _locked(case)
-        _not_closed(case)
-        _not_future(date, "反馈日期")
-        if case.state == State.PENDING:
-            raise CaseError("尚未入户核查，不能反馈")
-        feedback = Feedback.objects.create(case=case, text=text, date=date, recorded_by=_user_or_none(user),
-                                           recorded_at=timezone.now())  # fmt: skip
-        _event(case, user, CaseEvent.Action.FEEDBACK, f"{date.isoformat()} 反馈：{text}")
+        feedback = _add_feedback(_locked(case), text, date, user, trail)
+        trail.write()
     return feedback
 
 
@@ -552,14 +667,23 @@ def close_case(
 ) -> Case:
     """Close a case (已办结); `feedback`, when given, is recorded first. Refused without feedback,
     from 待核查, and from 已核查 when the visit found risk."""
+    trail = _Trail(user)
     with transaction.atomic():
         case = _locked(case)
-        # Checked before the feedback is written, so a refused close leaves nothing behind.
+        # Refused before anything is written (and a refusal further on rolls back the block).
         if case.state == State.PENDING or case.state == State.CLOSED:
             raise CaseError(transition_problem(case, State.CLOSED) or "不能办结")
+        known: dict[str, Any] = {}
+        if case.state == State.VERIFIED:
+            known["visit"] = latest_visit(case)
         if feedback:
-            add_feedback(case, text=feedback, date=date or timezone.localdate(), user=user)
-        _move(case, State.CLOSED, user)
+            text = feedback.strip()
+            if not text:
+                raise CaseError("反馈内容不能为空")
+            _add_feedback(case, text, date or timezone.localdate(), user, trail)
+            known["answered"] = True
+        _move(case, State.CLOSED, trail, **known)
+        trail.write()
     return case
 
 

@@ -328,7 +328,7 @@ def _open(run: ScreeningRun, new: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     unmatched = rows["person"].null_count()
     if connection.vendor == "postgresql":
         # Ids taken first, so the events, flags and audit entries need no read-back.
-        rows = rows.with_columns(pl.Series("id", next_ids(Case, rows.height), dtype=pl.Int64))
+        rows = rows.with_columns(next_ids(Case, rows.height).alias("id"))
         copy_frame(Case, rows)
         return rows.select(*keys, pl.col("id").alias("new_pk")), unmatched
     copy_frame(Case, rows)

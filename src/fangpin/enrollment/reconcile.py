@@ -43,15 +43,26 @@ def groups_on(
     `identities`: person, group, begin, end. People with no active identity are left out —
     they are not in the special population on that date.
     """
-    rank = {g: i for i, g in enumerate(order)}
     active = identities.filter(
         (pl.col("begin") <= on) & (pl.col("end").is_null() | (pl.col("end") >= on))
-    ).with_columns(
+    )
+    return first_group(active.select("person", "group"), order)
+
+
+def first_group(pairs: pl.DataFrame, order: tuple[str, ...] = DEFAULT_ORDER) -> pl.DataFrame:
+    """person, group: each person's first group of `order` among `pairs` (person, group);
+    groups `order` does not name come after it, in the order of their names."""
+    rank = {g: i for i, g in enumerate(order)}
+    ranked = pairs.with_columns(
         pl.col("group")
         .replace_strict(rank, default=len(order), return_dtype=pl.Int32)
         .alias("rank")
     )
-    return active.sort("rank").group_by("person", maintain_order=True).agg(pl.col("group").first())
+    return (
+        ranked.sort("rank", "group")
+        .group_by("person", maintain_order=True)
+        .agg(pl.col("group").first())
+    )
 
 
 def statuses(ledger: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:

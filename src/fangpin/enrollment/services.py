@@ -29,7 +29,7 @@ from fangpin.enrollment.models import (
 )
 from fangpin.people.areas import AreaResolver
 from fangpin.people.auditing import CHANGE, EXPORT, audit
-from fangpin.people.bulk import insert_rows, select_in
+from fangpin.people.bulk import insert_rows, read_frame, select_in, select_rows, update_rows
 from fangpin.people.models import Area, Identity, Person
 from fangpin.people.services import BATCH, CHUNK, create_persons, file_sha256, persons_by_id
 from fangpin.policy.schema import Policy
@@ -100,11 +100,17 @@ def _merge_records(batch: EnrollmentImport, checked: Checked) -> pl.DataFrame:
     good = checked.good
     keys, ids, names = good["person_key"].to_list(), good["id_no"].to_list(), good["name"].to_list()
     pk_of, created = _person_keys(keys, ids, names, f"参保数据#{batch.pk}")
+    # Only the records of the people this file names can match one of its rows.
     existing = {
         (person, key): (pk, tier, stop)
-        for pk, person, key, tier, stop in EnrollmentRecord.objects.filter(year=batch.year)
-        .values_list("pk", "person_id", "row_key", "tier", "stop_reason")
-        .iterator(chunk_size=BATCH)
+        for person, pk, key, tier, stop in select_in(
+            EnrollmentRecord,
+            "person",
+            sorted(set(pk_of.values())),
+            ("id", "row_key", "tier", "stop_reason"),
+            where="{year} = %s",
+            params=[batch.year],
+        )
     }
     now = timezone.now()
     new, changed, unchanged, unknown = [], [], 0, []
@@ -130,7 +136,7 @@ def _merge_records(batch: EnrollmentImport, checked: Checked) -> pl.DataFrame:
                 (pk, batch.year, insutype, tier, paid, stop, row_key, 0, "", "", batch.pk, now, now)
             )
         elif (rec[1], rec[2]) != (tier, stop):
-            changed.append(EnrollmentRecord(pk=rec[0], tier=tier, stop_reason=stop, updated_at=now))
+            changed.append((rec[0], tier, stop, now))
         else:
             unchanged += 1
     fields = (
@@ -138,9 +144,7 @@ def _merge_records(batch: EnrollmentImport, checked: Checked) -> pl.DataFrame:
         "subsidy_group", "subsidy_pack", "source", "created_at", "updated_at",
     )  # fmt: skip
     insert_rows(EnrollmentRecord, fields, new)
-    EnrollmentRecord.objects.bulk_update(
-        changed, ["tier", "stop_reason", "updated_at"], batch_size=BATCH
-    )
+    update_rows(EnrollmentRecord, ("tier", "stop_reason", "updated_at"), changed)
     more = pl.DataFrame(unknown, schema=checked.rejects.schema, orient="row")
     rejects = pl.concat([checked.rejects, more]).sort("row")
     batch.rows_new, batch.rows_changed, batch.rows_unchanged = len(new), len(changed), unchanged
@@ -168,67 +172,54 @@ class ReconcileResult:
     births_rejected: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
-def identities_frame(on: dt.date | None = None, *, year: int | None = None) -> pl.DataFrame:
-    """All identities (person, name, group, begin, end), optionally only those touching a date
-    or a year, as one frame."""
-    qs = Identity.objects.all()
+IDENTITY_COLUMNS = ("person", "name", "group", "begin", "end")
+
+
+def identities_frame(
+    on: dt.date | None = None,
+    *,
+    year: int | None = None,
+    fields: tuple[str, ...] = IDENTITY_COLUMNS,
+    distinct: bool = False,
+) -> pl.DataFrame:
+    """All identities (person, name, group, begin, end — or the `fields` named), optionally
+    only those touching a date or a year, as one frame (one query); `distinct` leaves out
+    repeated rows."""
+    where, params = [], []
     if on is not None:
-        qs = qs.filter(Q(end__isnull=True) | Q(end__gte=on), begin__lte=on)
+        where.append("{begin} <= %s AND ({end} IS NULL OR {end} >= %s)")
+        params += [on, on]
     if year is not None:
-        qs = qs.filter(
-            Q(end__isnull=True) | Q(end__gte=dt.date(year, 1, 1)), begin__lte=dt.date(year, 12, 31)
-        )
-    rows = list(qs.values_list("person_id", "name", "group", "begin", "end"))
-    return pl.DataFrame(
-        rows,
-        schema={
-            "person": pl.Int64,
-            "name": pl.String,
-            "group": pl.String,
-            "begin": pl.Date,
-            "end": pl.Date,
-        },
-        orient="row",
-    )
+        where.append("{begin} <= %s AND ({end} IS NULL OR {end} >= %s)")
+        params += [dt.date(year, 12, 31), dt.date(year, 1, 1)]
+    return read_frame(Identity, fields, " AND ".join(where), params, distinct=distinct)
 
 
-def _records_frame(year: int) -> pl.DataFrame:
-    rows = list(
-        EnrollmentRecord.objects.filter(year=year).values_list(
-            "person_id", "insutype", "stop_reason"
-        )
-    )
-    return pl.DataFrame(
-        rows,
-        schema={"person": pl.Int64, "insutype": pl.String, "stop_reason": pl.String},
-        orient="row",
+def _records_frame(year: int, persons: list[int]) -> pl.DataFrame:
+    """person, insutype, stop_reason of the year's records of `persons`."""
+    return read_frame(
+        EnrollmentRecord,
+        ("person", "insutype", "stop_reason"),
+        "{year} = %s",
+        [year],
+        key="person",
+        values=persons,
     )
 
 
 def ledger_statuses(year: int, on: dt.date, order: tuple[str, ...]) -> pl.DataFrame:
     """The special population on `on` with each person's group and enrollment status."""
-    groups = rc.groups_on(identities_frame(on), on, order)
-    people: list[tuple] = []
+    # Only who holds which group on the day is needed: one row per (person, group).
+    pairs = identities_frame(on, fields=("person", "group"), distinct=True)
+    groups = rc.first_group(pairs, order)
     pks = groups["person"].to_list()
-    for i in range(0, len(pks), CHUNK):
-        people += Person.objects.filter(pk__in=pks[i : i + CHUNK]).values_list(
-            "pk", "id_no", "name", "township_id", "village_id"
-        )
-    ledger = pl.DataFrame(
-        people,
-        schema={
-            "person": pl.Int64,
-            "id_no": pl.String,
-            "name": pl.String,
-            "township_id": pl.Int64,
-            "village_id": pl.Int64,
-        },
-        orient="row",
-    )
+    ledger = read_frame(
+        Person, ("id", "id_no", "name", "township", "village"), key="id", values=pks
+    ).rename({"id": "person", "township": "township_id", "village": "village_id"})
     ok = check_ids(ledger["id_no"])["error"].is_null()
     ledger = ledger.with_columns(ok.alias("id_ok")).join(groups, on="person", how="left")
     area_names = dict(Area.objects.values_list("pk", "name"))
-    st = rc.statuses(ledger, _records_frame(year))
+    st = rc.statuses(ledger, _records_frame(year, pks))
     return st.with_columns(
         pl.col("township_id")
         .replace_strict(area_names, default=None, return_dtype=pl.String)
@@ -301,40 +292,45 @@ def _user(user: Any) -> Any:
     return user if getattr(user, "pk", None) else None
 
 
+ITEM_FIELDS = (
+    "person", "year", "township", "group", "month", "opened_run", "state", "closed_on",
+    "closed_run", "closed_status",
+)  # fmt: skip
+
+
 def _zero_clearing(run: ReconciliationRun, st: pl.DataFrame, on: dt.date) -> tuple[int, int]:
     status_of = dict(st.select("person", "status").iter_rows())
-    open_items = {
-        i.person_id: i for i in UnenrolledItem.objects.filter(year=run.year, state=ItemState.OPEN)
-    }
+    open_items = dict(
+        select_rows(
+            UnenrolledItem, ("person", "id"), "{year} = %s AND {state} = %s",
+            [run.year, ItemState.OPEN.value], order_by=("id",),
+        )
+    )  # fmt: skip
     new = [
-        UnenrolledItem(
-            person_id=person,
-            year=run.year,
-            township_id=town,
-            group=group or "",
-            month=run.month,
-            opened_run=run,
-        )  # fmt: skip
-        for person, town, group, status in st.select(
-            "person", "township_id", "group", "status"
-        ).iter_rows()
-        if status == "未参保" and person not in open_items
+        (
+            person,
+            run.year,
+            town,
+            group or "",
+            run.month,
+            run.pk,
+            ItemState.OPEN.value,
+            None,
+            None,
+            "",
+        )
+        for person, town, group in st.filter(pl.col("status") == "未参保")
+        .select("person", "township_id", "group")
+        .iter_rows()
+        if person not in open_items
     ]
-    UnenrolledItem.objects.bulk_create(new, batch_size=BATCH)
+    insert_rows(UnenrolledItem, ITEM_FIELDS, new)
     closing = []
-    for person, item in open_items.items():
+    for person, pk in open_items.items():
         status = status_of.get(person, "不在特殊人群")
         if status != "未参保":
-            item.state, item.closed_on, item.closed_run, item.closed_status = (
-                ItemState.CLOSED,
-                on,
-                run,
-                status,
-            )
-            closing.append(item)
-    UnenrolledItem.objects.bulk_update(
-        closing, ["state", "closed_on", "closed_run", "closed_status"], batch_size=BATCH
-    )
+            closing.append((pk, ItemState.CLOSED.value, on, run.pk, status))
+    update_rows(UnenrolledItem, ("state", "closed_on", "closed_run", "closed_status"), closing)
     return len(new), len(closing)
 
 

@@ -19,12 +19,12 @@ from fangpin.engine.subsidy import subsidies
 from fangpin.enrollment.models import EnrollmentRecord, Insutype, StopReason
 from fangpin.enrollment.services import identities_frame
 from fangpin.people.auditing import CHANGE, EXPORT, audit
+from fangpin.people.bulk import read_frame, select_rows, update_rows
 from fangpin.people.services import BATCH
 from fangpin.policy.groups import GROUP_BIT
 from fangpin.policy.schema import Policy
 from fangpin.tabular.xlsx import write_xlsx
 from fangpin.units import fen_to_yuan
-from fangpin.warnings.bulk import update_columns
 
 
 @dataclass
@@ -39,21 +39,19 @@ class SubsidyResult:
 
 def compute_subsidies(year: int, policy: Policy, user: Any = None) -> SubsidyResult:
     """Compute and store the year's subsidies (see the module's docstring)."""
-    records = pl.DataFrame(
-        list(
-            EnrollmentRecord.objects.filter(year=year, insutype=Insutype.RESIDENT)
-            .exclude(stop_reason=StopReason.PRISON)
-            .order_by("person_id", "paid_date", "pk")
-            .values_list("pk", "person_id", "tier")
-        ),
-        schema={"record": pl.Int64, "person": pl.Int64, "tier": pl.String},
-        orient="row",
-    )
+    records = read_frame(
+        EnrollmentRecord,
+        ("id", "person", "tier", "subsidy", "subsidy_group", "subsidy_pack"),
+        "{year} = %s AND {insutype} = %s AND {stop_reason} <> %s",
+        [year, Insutype.RESIDENT.value, StopReason.PRISON.value],
+        order_by=("person", "paid_date", "id"),
+    ).rename({"id": "record"})
     first = records.unique("person", keep="first", maintain_order=True)
-    idents = identities_frame(year=year).filter(pl.col("person").is_in(first["person"].implode()))
+    idents = identities_frame(year=year, fields=("person", "group", "begin", "end")).filter(
+        pl.col("person").is_in(first["person"].implode())
+    )
     frame = idents.select(
         pl.col("person").cast(pl.String).alias("psn_no"),
-        pl.col("name").alias("psn_idet_type"),
         pl.col("group").replace_strict(GROUP_BIT, return_dtype=pl.Int64).alias("group_bit"),
         pl.col("begin").alias("begndate"),
         pl.col("end").alias("enddate"),
@@ -64,7 +62,7 @@ def compute_subsidies(year: int, policy: Policy, user: Any = None) -> SubsidyRes
         pl.col("psn_no").cast(pl.Int64).alias("person")
     )
     table = table.join(first.select("person", "record"), on="person", how="left")
-    changed = _store(year, policy.pack_id, table)
+    changed = _store(year, policy.pack_id, table, records)
     total = int(table["subsidy"].sum())
     audit(
         user, CHANGE, "enrollment_subsidy", year,
@@ -80,25 +78,43 @@ def compute_subsidies(year: int, policy: Policy, user: Any = None) -> SubsidyRes
     )
 
 
-def _store(year: int, pack_id: str, table: pl.DataFrame) -> int:
-    want = {
-        rec: (int(s), g or "")
-        for rec, s, g in table.select("record", "subsidy", "group").iter_rows()
-    }
-    changed = []
+def _store(year: int, pack_id: str, table: pl.DataFrame, records: pl.DataFrame) -> int:
+    """Write the subsidies where they differ from what the records hold. `records` are the
+    year's resident records that may be subsidised, with their stored values; every other
+    record of the year (employee, elsewhere, a prisoner's) must hold none."""
+    want = table.select(
+        "record", pl.col("subsidy").cast(pl.Int64), pl.col("group").fill_null("").alias("g")
+    ).unique("record", keep="last")
+    target = records.join(want, on="record", how="left").select(
+        "record",
+        "subsidy",
+        "subsidy_group",
+        "subsidy_pack",
+        pl.col("subsidy_right").fill_null(0).alias("new_subsidy"),
+        pl.col("g").fill_null("").alias("new_group"),
+        pl.when(pl.col("g").is_not_null())
+        .then(pl.lit(pack_id))
+        .otherwise(pl.lit(""))
+        .alias("new_pack"),
+    )
+    differs = (
+        (pl.col("subsidy") != pl.col("new_subsidy"))
+        | (pl.col("subsidy_group") != pl.col("new_group"))
+        | (pl.col("subsidy_pack") != pl.col("new_pack"))
+    )
+    changed = target.filter(differs).select("record", "new_subsidy", "new_group", "new_pack").rows()
     with transaction.atomic():
-        for pk, *old in (
-            EnrollmentRecord.objects.filter(year=year)
-            .values_list("pk", "subsidy", "subsidy_group", "subsidy_pack")
-            .iterator(chunk_size=BATCH)
-        ):
-            subsidy, group = want.get(pk, (0, ""))
-            new = (subsidy, group, pack_id if pk in want else "")
-            if tuple(old) != new:
-                changed.append((pk, *new))
+        stray = select_rows(
+            EnrollmentRecord,
+            ("id",),
+            "{year} = %s AND NOT ({insutype} = %s AND {stop_reason} <> %s)"
+            " AND ({subsidy} <> 0 OR {subsidy_group} <> '' OR {subsidy_pack} <> '')",
+            [year, Insutype.RESIDENT.value, StopReason.PRISON.value],
+        )
+        changed += [(pk, 0, "", "") for (pk,) in stray]
         # One prepared UPDATE (PostgreSQL: one statement) rather than bulk_update's CASE
         # expressions, which SQLite evaluates row by row against every branch.
-        update_columns(EnrollmentRecord, ("subsidy", "subsidy_group", "subsidy_pack"), changed)
+        update_rows(EnrollmentRecord, ("subsidy", "subsidy_group", "subsidy_pack"), changed)
     return len(changed)
 
 

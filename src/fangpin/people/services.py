@@ -23,7 +23,7 @@ from django.utils import timezone
 from fangpin.engine.workdays import add_working_days_or_weekdays as add_working_days
 from fangpin.people.areas import AreaResolver
 from fangpin.people.auditing import CHANGE, audit
-from fangpin.people.bulk import insert_rows, select_in, select_rows
+from fangpin.people.bulk import insert_rows, read_frame, select_in, select_rows, update_rows
 from fangpin.people.models import DepartmentUpload, Household, Identity, Person, UploadReject
 from fangpin.tabular.deptlist import DeptList, canonical_department, read_dept_list
 
@@ -191,6 +191,26 @@ class _Households:
             pk = self.known[number] = hh.pk
         return pk
 
+    def get_many(self, wanted: list[tuple[str, int | None, int | None]]) -> dict[str, int]:
+        """number -> pk for (number, township id, village id) triples: the known ones read in
+        one query, the others created (the first triple of a number gives its places)."""
+        places: dict[str, tuple[int | None, int | None]] = {}
+        for number, t, v in wanted:
+            places.setdefault(number.strip()[:32], (t, v))
+        missing = [n for n in places if n not in self.known]
+        self.known.update(select_in(Household, "number", missing, ("id",)))
+        new = [n for n in missing if n not in self.known]
+        if new:
+            Household.objects.bulk_create(
+                [
+                    Household(number=n, township_id=places[n][0], village_id=places[n][1])
+                    for n in new
+                ],
+                batch_size=BATCH,
+            )
+            self.known.update(select_in(Household, "number", new, ("id",)))
+        return {number: self.known[number.strip()[:32]] for number, _t, _v in wanted}
+
 
 PERSON_FIELDS = (
     "id_no",
@@ -290,7 +310,7 @@ class _Merge:
         )
         hh_fill = pl.col("hh_id").is_null() & pl.col("h").is_not_null()
         fill = [
-            Person(pk=pk, township_id=t, village_id=v, household_id=h, updated_at=now)
+            (pk, t, v, h, now)
             for pk, t, v, h in mine.filter(town_fill | village_fill | hh_fill)
             .select(
                 "pk",
@@ -302,10 +322,7 @@ class _Merge:
         ]
         out = dict(zip(mine["id_no"].to_list(), mine["pk"].to_list(), strict=True))
         out.update(create_persons(new.rows()))
-        if fill:
-            Person.objects.bulk_update(
-                fill, ["township", "village", "household", "updated_at"], batch_size=BATCH
-            )
+        update_rows(Person, ("township", "village", "household", "updated_at"), fill)
         self.upload.persons_created = new.height
         return out
 
@@ -327,13 +344,14 @@ class _Merge:
             how="left",
             maintain_order="left",
         )
-        numbered = rows.filter(pl.col("household") != "").unique("household", keep="first")
-        hh = [
-            (number, households.get(number, t, v))
-            for number, t, v in numbered.select("household", "t", "v").iter_rows()
-        ]
+        numbered = rows.filter(pl.col("household") != "").unique(
+            "household", keep="first", maintain_order=True
+        )
+        hh = households.get_many(numbered.select("household", "t", "v").rows())
         return rows.join(
-            pl.DataFrame(hh, schema={"household": pl.String, "h": pl.Int64}, orient="row"),
+            pl.DataFrame(
+                list(hh.items()), schema={"household": pl.String, "h": pl.Int64}, orient="row"
+            ),
             on="household",
             how="left",
             maintain_order="left",
@@ -344,16 +362,14 @@ class _Merge:
     def _latest(self) -> pl.DataFrame:
         """person, name, pk, old_begin, old_end, ended_by: the latest spell of each (person,
         identity) this department pushes."""
-        rows = select_rows(
+        rows = read_frame(
             Identity,
             ("person", "name", "id", "begin", "end", "ended_by"),
             "{department} = %s",
             [self.dept],
             order_by=("begin", "id"),
         )
-        schema = {"person": pl.Int64, "name": pl.String, "pk": pl.Int64, "old_begin": pl.Date,
-                  "old_end": pl.Date, "ended_by": pl.Int64}  # fmt: skip
-        return pl.DataFrame(rows, schema=schema, orient="row").unique(
+        return rows.rename({"id": "pk", "begin": "old_begin", "end": "old_end"}).unique(
             ["person", "name"], keep="last", maintain_order=True
         )
 
@@ -404,15 +420,14 @@ class _Merge:
             "updated_at",
         )
         insert_rows(Identity, fields, new.rows())
-        if changed.height:
-            Identity.objects.bulk_update(
-                [
-                    Identity(pk=pk, begin=b, end=e, ended_by_id=None, updated_at=now)
-                    for pk, b, e in changed.select("pk", "begin", "end").iter_rows()
-                ],
-                ["begin", "end", "ended_by", "updated_at"],
-                batch_size=BATCH,
-            )
+        update_rows(
+            Identity,
+            ("begin", "end", "ended_by", "updated_at"),
+            [
+                (pk, b, e, None, now)
+                for pk, b, e in changed.select("pk", "begin", "end").iter_rows()
+            ],
+        )
         self.upload.rows_new, self.upload.rows_changed, self.upload.rows_unchanged = (
             new.height,
             changed.height,
@@ -452,10 +467,11 @@ class _Merge:
                 "is it the right department's current list? (import with force to confirm)"
             )
         now = timezone.now()
-        for i in range(0, len(ending), CHUNK):
-            Identity.objects.filter(pk__in=ending[i : i + CHUNK]).update(
-                end=d, ended_by=self.upload, updated_at=now
-            )
+        update_rows(
+            Identity,
+            ("end", "ended_by", "updated_at"),
+            [(pk, d, self.upload.pk, now) for pk in ending],
+        )
         self.upload.identities_ended = len(ending)
         self.upload.identities_held = len(candidates) - len(ending)
 
@@ -467,13 +483,9 @@ class _Merge:
             return set()
         by_id: dict[str, int] = {}
         by_name: dict[str, list[tuple[int, str]]] = {}
-        wanted = sorted(candidates)
-        for i in range(0, len(wanted), CHUNK):
-            for pk, id_no, name in Person.objects.filter(pk__in=wanted[i : i + CHUNK]).values_list(
-                "pk", "id_no", "name"
-            ):
-                by_id[id_no] = pk
-                by_name.setdefault(name, []).append((pk, id_no))
+        for pk, id_no, name in sorted(select_in(Person, "id", list(candidates), ("id_no", "name"))):
+            by_id[id_no] = pk
+            by_name.setdefault(name, []).append((pk, id_no))
         out: set[int] = set()
         for id_no, id_ok, digits, name in held.select(
             "id_no", "id_ok", "id_digits", "name"

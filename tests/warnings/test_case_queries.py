@@ -49,6 +49,7 @@ class Counted:
     def __exit__(self, *exc):
         self.ctx.__exit__(*exc)
         self.n = len(self.ctx.captured_queries)
+        self.statements = [q["sql"] for q in self.ctx.captured_queries]
         self.sql = "\n".join(q["sql"][:160] for q in self.ctx.captured_queries)
 
 
@@ -67,6 +68,8 @@ def test_a_first_visit_costs_seven_statements_and_still_records_both_steps(red, 
     # savepoint, the locked case with its run, the visit, the state, the two events in one
     # insert, their two audit entries in one insert, release
     assert q.n <= 7, q.sql
+    # the case row (and only it, not its run) is locked while the step runs
+    assert q.statements[1].endswith('FOR UPDATE OF "warnings_case"'), q.statements[1]
     red.refresh_from_db()
     assert red.state == State.VERIFIED
     events = list(red.events.order_by("at", "id").values_list("action", "from_state", "to_state"))
@@ -106,6 +109,7 @@ def test_feedback_and_closing_cost_six_and_seven_statements(red, users):
         close_case(red, feedback="已纳入监测对象", date=D(2025, 10, 10), user=users.cadre)
     # savepoint, locked case, the feedback, the state, events, audit entries, release
     assert q.n <= 7, q.sql
+    assert q.statements[1].endswith("FOR UPDATE"), q.statements[1]
     red.refresh_from_db()
     assert red.state == State.CLOSED and red.closed_at is not None
     assert [a for a, *_ in red.events.order_by("at", "id").values_list("action")][-3:] == [

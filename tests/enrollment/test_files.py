@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from fangpin.enrollment.files import read_births, read_enrollment
-from fangpin.enrollment.reconcile import groups_on, newborns_due, statuses, summary
+from fangpin.enrollment.reconcile import first_group, groups_on, newborns_due, statuses, summary
 from fangpin.tabular.io import TableError
 from tests.people.factories import make_id, write_workbook, wrong_check
 
@@ -129,6 +129,14 @@ def test_the_group_on_a_date_follows_the_order_given():
     )
     assert groups_on(ids, dt.date(2025, 1, 1)).rows() == [(1, "低保")]
     assert groups_on(ids, dt.date(2025, 1, 1), ("重度残疾", "低保")).rows() == [(1, "重度残疾")]
+
+
+def test_each_person_takes_the_first_group_of_the_order_and_unlisted_groups_by_name():
+    pairs = pl.DataFrame(
+        {"person": [3, 3, 5, 5, 5, 7], "group": ["乙", "甲", "乙", "特困", "低保", "丙"]}
+    )
+    got = dict(first_group(pairs, ("特困", "低保")).rows())
+    assert got == {3: "乙", 5: "特困", 7: "丙"}  # 乙 (U+4E59) sorts before 甲 (U+7532)
 
 
 def test_newborns_are_due_only_after_the_window():

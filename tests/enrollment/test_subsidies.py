@@ -149,3 +149,29 @@ def test_the_subsidy_command_on_the_database_stores_and_writes_the_tax_list(tmp_
         )
         == 2
     )
+
+
+def test_a_subsidy_left_on_a_record_that_may_not_have_one_is_taken_off_and_counted():
+    year = 2025
+    policy = load_pack("ningxia-wuzhong-2025").policy_at(dt.date(year, 1, 1))
+    people = setup_people(year)
+    first = compute_subsidies(year, policy)
+    # Stale values, as an older pack or a hand edit would leave them: on the employee's
+    # record, on the prisoner's, and on S3's second resident record.
+    stale = {"subsidy": 4000, "subsidy_group": "特困", "subsidy_pack": "old-pack"}
+    EnrollmentRecord.objects.filter(person=people["S6"]).update(**stale)
+    EnrollmentRecord.objects.filter(person=people["S5"]).update(**stale)
+    EnrollmentRecord.objects.filter(person=people["S3"], paid_date=dt.date(year, 1, 5)).update(
+        **stale
+    )
+    again = compute_subsidies(year, policy)
+    assert again.changed == 3 and again.total == first.total
+    assert stored(year)[("S6", f"{year}-01-01")] == ("", 0)
+    assert not EnrollmentRecord.objects.filter(person__in=[people["S5"], people["S6"]]).exclude(
+        subsidy=0, subsidy_group="", subsidy_pack=""
+    )
+    assert (
+        EnrollmentRecord.objects.get(person=people["S3"], paid_date=dt.date(year, 1, 5)).subsidy
+        == 0
+    )
+    assert compute_subsidies(year, policy).changed == 0

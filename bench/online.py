@@ -84,7 +84,9 @@ def prepare(people: int) -> tuple[str, list[str]]:
     return key, [p.id_no for p in persons]
 
 
-def start_server(port: int, workers: int, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+def start_server(
+    port: int, workers: int, threads: int, env: dict[str, str]
+) -> tuple[subprocess.Popen, str]:
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which(
         "gunicorn"
     )
@@ -102,6 +104,10 @@ def start_server(port: int, workers: int, env: dict[str, str]) -> tuple[subproce
             "warning",
         ]
         name = f"gunicorn, {workers} sync workers"
+        if threads > 1:
+            # Threaded workers keep a client's connection open between its requests.
+            cmd += ["--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "5"]
+            name = f"gunicorn, {workers} workers x {threads} threads (gthread, keep-alive)"
     else:
         cmd = [sys.executable, "-m", "django", "runserver", "--noreload", f"127.0.0.1:{port}"]
         name = "Django runserver (threaded)"
@@ -135,7 +141,11 @@ def body(setl_id: str, psn: str, rng: random.Random) -> bytes:
 
 
 def client(args: tuple) -> list[float]:
-    """One client process: requests one after another until the deadline; latencies in ms."""
+    """One client process: requests one after another until the deadline; latencies in ms.
+
+    Like a hospital system it keeps its connection open between requests (HTTP/1.1 keep-alive)
+    and opens a new one only when the server closed it (gunicorn's sync workers close every
+    connection after its response)."""
     idx, port, key, people, start_at, seconds, path, prefix = args
     rng = random.Random(idx)
     while time.time() < start_at:
@@ -143,20 +153,26 @@ def client(args: tuple) -> list[float]:
     lat, n = [], 0
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     end = start_at + seconds
+    conn: http.client.HTTPConnection | None = None
     while n == 0 or time.time() < end:  # at least one request, however slow the server
         n += 1
         t = time.perf_counter()
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        if conn is None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         if path == "/healthz":
-            c.request("GET", path)
+            conn.request("GET", path)
         else:
-            c.request("POST", path, body(f"{prefix}{idx}-{n}", rng.choice(people), rng), headers)
-        r = c.getresponse()
+            conn.request("POST", path, body(f"{prefix}{idx}-{n}", rng.choice(people), rng), headers)
+        r = conn.getresponse()
         r.read()
-        c.close()
+        if r.will_close:
+            conn.close()
+            conn = None
         if r.status not in (200, 201):
             raise RuntimeError(f"HTTP {r.status} from {path}")
         lat.append((time.perf_counter() - t) * 1000)
+    if conn is not None:
+        conn.close()
     return lat
 
 
@@ -214,6 +230,12 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=6)
     ap.add_argument("--workers", type=int, default=5)
     ap.add_argument("--people", type=int, default=2000)
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per worker (>1: gthread workers, keep-alive)",
+    )
     args = ap.parse_args()
 
     from tests.pgserver import PostgresServer
@@ -238,7 +260,7 @@ def main() -> None:
         _create_db(pg)
         key, people = prepare(args.people)
         port = free_port()
-        proc, server = start_server(port, args.workers, env)
+        proc, server = start_server(port, args.workers, args.threads, env)
         drive(
             port, key, people, args.clients * 2, 3, "/api/v1/settlements", "W"
         )  # warm every worker

@@ -1,0 +1,164 @@
+"""The online settlement on PostgreSQL in two statements: read, then write if nothing moved.
+
+A discharge desk waits on every settlement, and a settlement's cost is almost all database
+round trips: the person, the locked accumulators, the claim, the settlement row, the updated
+accumulators, the begin and the commit. Here it is two:
+
+1. **Read** (`read`): the person, their identities and the person-year's accumulators, one
+   SELECT without any lock.
+2. **Write** (`write`): one statement, in autocommit, whose common table expressions update the
+   accumulator row *only where it still holds the values read* (or insert it where there was
+   none), and insert the claim and its settlement only when that update took place. A single
+   statement is atomic: all of it is written or none.
+
+If another settlement of the same person-year committed in between, the accumulators no longer
+hold the values read, the statement writes nothing and returns no row, and the caller settles
+the claim again under the person-year's lock (`services.settle_online`'s locked path). The
+check is on the values themselves: a settlement's result depends on nothing else of the row, so
+a claim settled on values still current is settled exactly as under the lock. A `setl_id` seen
+before fails the claim's unique constraint, the statement writes nothing, and the caller
+answers with the first result, as under the lock.
+
+SQLite has no data-modifying common table expressions; there the locked path is the only one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+
+from django.db import connection
+from django.db.models import Model
+from django.utils import timezone
+
+from fangpin.claims.models import Accumulator, Claim, Settlement
+from fangpin.engine import kernel as k
+from fangpin.engine.settle import Accumulators
+from fangpin.people.models import Identity, Person
+
+IdentityRow = tuple[str, str, str, dt.date, dt.date | None]
+
+
+def available() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@dataclass
+class Read:
+    """What the read statement found: the ledger person (None when unknown), the key of their
+    accumulators, their identities, and the accumulators (None when the year has no row)."""
+
+    person: Person | None
+    key: str
+    identities: list[IdentityRow]
+    acc: Accumulators | None
+
+
+@cache
+def _read_sql() -> str:
+    qn = connection.ops.quote_name
+    acc_cols = ", ".join(f"a.{qn(n)}" for n in k.ACC_NAMES)
+    # A constant row on the left: the accumulators are found even when no person is.
+    return (
+        f"SELECT p.id, p.psn_no, p.id_no, i.name, i.{qn('group')}, i.begin, i.{qn('end')}, "
+        f"a.id, {acc_cols} "
+        f"FROM (SELECT 1) AS one "
+        f"LEFT JOIN {Person._meta.db_table} p ON p.psn_no = %s OR p.id_no = %s "
+        f"LEFT JOIN {Identity._meta.db_table} i ON i.person_id = p.id "
+        f"LEFT JOIN {Accumulator._meta.db_table} a "
+        f"ON a.person_key = COALESCE(p.psn_no, p.id_no, %s) AND a.year = %s "
+        f"ORDER BY p.id"
+    )
+
+
+def read(psn_no: str, year: int) -> Read:
+    with connection.cursor() as cur:
+        cur.execute(_read_sql(), [psn_no, psn_no, psn_no, year])
+        rows = cur.fetchall()
+    first = rows[0]
+    pk = first[0]
+    if pk is None:
+        person, key, idents = None, psn_no, []
+    else:
+        rows = [r for r in rows if r[0] == pk]  # two persons matching: the first, as find_person
+        key = first[1] or first[2]
+        person = Person(pk=pk, psn_no=first[1], id_no=first[2])
+        idents = [(key, *r[3:7]) for r in rows if r[3] is not None]
+    acc = (
+        None if first[7] is None else Accumulators(**dict(zip(k.ACC_NAMES, first[8:], strict=True)))
+    )
+    return Read(person, key, idents, acc)
+
+
+def _columns(model: type[Model]) -> list:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _values(obj: Model, skip: tuple[str, ...] = ()) -> list:
+    return [
+        f.get_db_prep_save(getattr(obj, f.attname), connection)
+        for f in _columns(type(obj))
+        if f.attname not in skip
+    ]
+
+
+@cache
+def _write_sql(first_of_year: bool) -> str:
+    qn = connection.ops.quote_name
+    acc = Accumulator._meta.db_table
+    names = ", ".join(qn(n) for n in k.ACC_NAMES)
+    marks = ", ".join(["%s"] * len(k.ACC_NAMES))
+    if first_of_year:
+        acc_cte = (
+            f"INSERT INTO {acc} (person_key, year, {names}, updated_at) "
+            f"VALUES (%s, %s, {marks}, %s) ON CONFLICT (person_key, year) DO NOTHING RETURNING id"
+        )
+    else:
+        sets = ", ".join(f"{qn(n)} = %s" for n in k.ACC_NAMES)
+        same = " AND ".join(f"{qn(n)} = %s" for n in k.ACC_NAMES)
+        acc_cte = (
+            f"UPDATE {acc} SET {sets}, updated_at = %s "
+            f"WHERE person_key = %s AND year = %s AND {same} RETURNING id"
+        )
+    claim_cols = [f.column for f in _columns(Claim)]
+    settle_cols = [f.column for f in _columns(Settlement) if f.attname != "claim_id"]
+    return (
+        f"WITH a AS ({acc_cte}), "
+        f"c AS (INSERT INTO {Claim._meta.db_table} ({', '.join(map(qn, claim_cols))}) "
+        f"SELECT {', '.join(['%s'] * len(claim_cols))} FROM a RETURNING id), "
+        f"s AS (INSERT INTO {Settlement._meta.db_table} "
+        f"(claim_id, {', '.join(map(qn, settle_cols))}) "
+        f"SELECT c.id, {', '.join(['%s'] * len(settle_cols))} FROM c RETURNING id, claim_id) "
+        f"SELECT claim_id, id FROM s"
+    )
+
+
+def write(
+    key: str,
+    year: int,
+    before: Accumulators | None,
+    after: Accumulators,
+    claim: Claim,
+    s: Settlement,
+) -> bool:
+    """Store the claim, its settlement and the accumulators after it, if the person-year still
+    holds `before` (None: has no row yet). True when written (claim and s get their ids);
+    False when another settlement came first and nothing was written. A used setl_id raises
+    IntegrityError with nothing written."""
+    now = timezone.now()
+    new = [int(x) for x in after.as_array()]
+    if before is None:
+        params: list = [key, year, *new, now]
+    else:
+        params = [*new, now, key, year, *(int(x) for x in before.as_array())]
+    params += _values(claim)
+    params += _values(s, skip=("claim_id",))
+    with connection.cursor() as cur:
+        cur.execute(_write_sql(before is None), params)
+        row = cur.fetchone()
+    if row is None:
+        return False
+    claim.pk, s.pk = row
+    s.claim = claim
+    return True

@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.claims.conftest import make_person
+from tests.claims.yearsums import assert_kept_exact
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -66,6 +67,7 @@ def test_an_uncontended_settlement_is_one_read_and_one_write(hospital, policy):
     assert out.created and out.claim.pk and out.settlement.claim_id == out.claim.pk
     assert len(q.captured_queries) == 2, [x["sql"][:80] for x in q.captured_queries]
     assert _acc(p.id_no) == [int(x) for x in rebuild_accumulator(p.id_no, DAY.year)]
+    assert assert_kept_exact()[(p.id_no, DAY.year)]["n2"] == 2  # the year sums counted both
 
 
 def test_a_write_on_accumulators_that_moved_writes_nothing(hospital, policy):
@@ -85,6 +87,7 @@ def test_a_write_on_accumulators_that_moved_writes_nothing(hospital, policy):
     assert (Claim.objects.count(), Settlement.objects.count()) == (claims, rows)
     assert _acc(p.id_no) == moved
     assert claim.pk is None
+    assert_kept_exact()  # nothing of A2 reached the year sums either
 
 
 def test_two_first_claims_of_a_year_race_and_the_second_writes_nothing(hospital, policy):
@@ -115,6 +118,7 @@ def test_a_used_setl_id_fails_the_whole_statement_and_leaves_the_accumulators(ho
     with pytest.raises(IntegrityError):
         onestep.write(found.key, DAY.year, found.acc, after, claim, s)
     assert _acc(p.id_no) == held
+    assert assert_kept_exact()[(p.id_no, DAY.year)]["n2"] == 1
 
 
 def test_a_settlement_that_lost_the_race_is_settled_under_the_lock_on_the_new_values(
@@ -150,3 +154,4 @@ def test_a_settlement_that_lost_the_race_is_settled_under_the_lock_on_the_new_va
     assert mine.acc_before == raced[0]
     assert _acc(p.id_no) == [int(x) for x in services.rebuild_accumulator(p.id_no, DAY.year)]
     assert Settlement.objects.filter(claim__person_key=p.id_no).count() == 3
+    assert assert_kept_exact()[(p.id_no, DAY.year)]["n2"] == 3

@@ -8,8 +8,9 @@ accumulators, the begin and the commit. Here it is two:
    SELECT without any lock.
 2. **Write** (`write`): one statement, in autocommit, whose common table expressions update the
    accumulator row *only where it still holds the values read* (or insert it where there was
-   none), and insert the claim and its settlement only when that update took place. A single
-   statement is atomic: all of it is written or none.
+   none), and insert the claim, its settlement and its change to the person-year's `YearSum`
+   (`sums.claim_delta`) only when that update took place. A single statement is atomic: all of
+   it is written or none.
 
 If another settlement of the same person-year committed in between, the accumulators no longer
 hold the values read, the statement writes nothing and returns no row, and the caller settles
@@ -32,7 +33,8 @@ from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
 
-from fangpin.claims.models import Accumulator, Claim, Settlement
+from fangpin.claims import sums
+from fangpin.claims.models import Accumulator, Claim, Settlement, YearSum
 from fangpin.engine import kernel as k
 from fangpin.engine.settle import Accumulators
 from fangpin.people.models import Identity, Person
@@ -123,13 +125,16 @@ def _write_sql(first_of_year: bool) -> str:
         )
     claim_cols = [f.column for f in _columns(Claim)]
     settle_cols = [f.column for f in _columns(Settlement) if f.attname != "claim_id"]
+    sum_cols = ", ".join(qn(c) for c in ("person_key", "year", *sums.COLUMNS))
     return (
         f"WITH a AS ({acc_cte}), "
         f"c AS (INSERT INTO {Claim._meta.db_table} ({', '.join(map(qn, claim_cols))}) "
         f"SELECT {', '.join(['%s'] * len(claim_cols))} FROM a RETURNING id), "
         f"s AS (INSERT INTO {Settlement._meta.db_table} "
         f"(claim_id, {', '.join(map(qn, settle_cols))}) "
-        f"SELECT c.id, {', '.join(['%s'] * len(settle_cols))} FROM c RETURNING id, claim_id) "
+        f"SELECT c.id, {', '.join(['%s'] * len(settle_cols))} FROM c RETURNING id, claim_id), "
+        f"y AS (INSERT INTO {YearSum._meta.db_table} ({sum_cols}) "
+        f"SELECT {', '.join(['%s'] * len(sums.COLUMNS) + ['%s', '%s'])} FROM s {sums.upsert_clause()}) "
         f"SELECT claim_id, id FROM s"
     )
 
@@ -154,6 +159,7 @@ def write(
         params = [*new, now, key, year, *(int(x) for x in before.as_array())]
     params += _values(claim)
     params += _values(s, skip=("claim_id",))
+    params += sums.claim_delta(claim, s.amounts())
     with connection.cursor() as cur:
         cur.execute(_write_sql(before is None), params)
         row = cur.fetchone()

@@ -78,26 +78,40 @@ def add_adjusted(claims: pl.DataFrame, amounts: pl.DataFrame) -> int:
     return _add(claims, amounts, sign=1, whole=False)
 
 
+def claim_delta(claim: Claim, amounts: Mapping[str, int], *, sign: int = 1) -> list:
+    """The change one claim's settlement (`sign` 1, `amounts` its settlement) or cancellation
+    (-1, its current amounts) makes to its person-year's row: person_key, year, then COLUMNS."""
+    med = claim.med_type
+    kind = 0 if med == 11 else 1 if med == 14 else 2
+    values = dict.fromkeys(COLUMNS, 0)
+    values[f"n{kind}"] = sign
+    values[sum_column(SCOPE, kind)] = sign * int(claim.inscp_scp_amt)
+    for t in TIERS:
+        values[sum_column(t, kind)] = sign * int(amounts[t])
+    return [claim.person_key, claim.setl_date.year, *values.values()]
+
+
 def add_claim(claim: Claim, amounts: Mapping[str, int], *, cancelled: bool = False) -> int:
     """One online claim: settled (`amounts` its settlement) or cancelled (its current amounts)."""
-    row = pl.DataFrame(
-        {
-            "person_key": [claim.person_key],
-            "setl_date": [claim.setl_date],
-            "med_type": [claim.med_type],
-            SCOPE: [claim.inscp_scp_amt],
-        },
-        schema={
-            "person_key": pl.String,
-            "setl_date": pl.Date,
-            "med_type": pl.Int64,
-            SCOPE: pl.Int64,
-        },
-    )
-    tiers = pl.DataFrame(
-        {t: [int(amounts[t])] for t in TIERS}, schema=dict.fromkeys(TIERS, pl.Int64)
-    )
-    return (add_cancelled if cancelled else add_settled)(row, tiers)
+    row = claim_delta(claim, amounts, sign=-1 if cancelled else 1)
+    qn = connection.ops.quote_name
+    names = ", ".join(qn(c) for c in ("person_key", "year", *COLUMNS))
+    marks = ", ".join(["%s"] * len(row))
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {qn(YearSum._meta.db_table)} ({names}) VALUES ({marks}) {upsert_clause()}",
+            row,
+        )
+    return 1
+
+
+def upsert_clause() -> str:
+    """What an INSERT of change rows (person_key, year, COLUMNS) into the table ends with: a
+    person-year already there gets the change added."""
+    qn = connection.ops.quote_name
+    table = qn(YearSum._meta.db_table)
+    sets = ", ".join(f"{qn(c)} = {table}.{qn(c)} + EXCLUDED.{qn(c)}" for c in COLUMNS)
+    return f"ON CONFLICT ({qn('year')}, {qn('person_key')}) DO UPDATE SET {sets}"
 
 
 def _add(claims: pl.DataFrame, amounts: pl.DataFrame, *, sign: int, whole: bool) -> int:
@@ -140,8 +154,7 @@ def _upsert(wide: pl.DataFrame) -> None:
     table = qn(YearSum._meta.db_table)
     cols = ["person_key", "year", *COLUMNS]
     names = ", ".join(qn(c) for c in cols)
-    sets = ", ".join(f"{qn(c)} = {table}.{qn(c)} + EXCLUDED.{qn(c)}" for c in COLUMNS)
-    conflict = f"ON CONFLICT ({qn('year')}, {qn('person_key')}) DO UPDATE SET {sets}"
+    conflict = upsert_clause()
     one = "(" + ", ".join(["%s"] * len(cols)) + ")"
     # Inside a transaction of its own (a savepoint in the caller's): the temporary table's rows
     # live until the commit.
@@ -277,6 +290,7 @@ __all__ = [
     "add_adjusted",
     "add_cancelled",
     "add_claim",
+    "claim_delta",
     "add_settled",
     "columns_of",
     "rebuild_year_sums",

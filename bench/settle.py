@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import os
 import resource
 import tempfile
 import time
@@ -145,6 +146,21 @@ def compare(ours: Path, theirs: Path) -> tuple[int, int]:
     return j.filter(same).height, j.height
 
 
+def numba_signatures() -> int:
+    """How many compiled versions the engine's numba functions hold: a number that grows during
+    a measured run would mean compile time counted in it."""
+    from numba.core.registry import CPUDispatcher
+
+    from fangpin.engine import kernel, order, radix
+
+    return sum(
+        len(f.signatures)
+        for m in (kernel, order, radix)
+        for f in vars(m).values()
+        if isinstance(f, CPUDispatcher)
+    )
+
+
 def warm_memory(gib: int) -> None:
     """Touch memory once so neither contender pays the machine's first-touch cost.
 
@@ -181,8 +197,10 @@ def main() -> None:
     print(f"data: {args.claims:,} claims, {args.people:,} people, 30% with identities ({time.perf_counter() - t:.1f} s to prepare)")
     # Compile the kernel outside the measurement (numba also caches it on disk).
     run_fangpin(*write(work / "warm", 1000, 100), work / "warm" / "o.parquet")
+    compiled_before = numba_signatures()
     warm_memory(args.warm_gib)
     ours, duck = [], []
+    print(f"load average before the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for _ in range(args.rounds):
         peak_reset()
         r = run_fangpin(cp, ip, work / "fangpin.parquet")
@@ -197,10 +215,14 @@ def main() -> None:
     print("  stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in best["stages"].items()))
     print(f"  kernel: {kernel:.3f} s = {best['rows'] / kernel / 1e6:.1f} M claims/s")
     print(f"  peak memory (resident): {best['peak']:,.0f} MiB")
+    grown = numba_signatures() - compiled_before
+    print("  numba: nothing compiled during the measured runs" if grown == 0 else
+          f"  numba: {grown} functions compiled during the measured runs (their time is counted)")
     dwalls = ", ".join(f"{d:.2f}" for d in duck)
     print(f"duckdb:  {min(duck):.2f} s end to end (best of {args.rounds}: {dwalls}; same files, same process, {duckdb_threads()} threads)")
     print(f"ratio:   fangpin is {min(duck) / best['wall']:.1f}x faster than DuckDB end to end")
     same, total = compare(work / "fangpin.parquet", work / "duckdb.parquet")
+    print(f"load average after the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"agreement: {same:,} of {total:,} claims identical ({100 * same / total:.3f}%); "
           "the rest belong to person-years whose group changes mid-year, which a window sum cannot express")
 

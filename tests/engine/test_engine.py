@@ -1,5 +1,6 @@
 """Engine behaviour beyond the golden cases: versions by date, input order, rounding."""
 
+import numpy as np
 import polars as pl
 
 from fangpin.engine.settle import settle_batch
@@ -68,3 +69,44 @@ def test_settlement_output_keeps_fen_integers_inside():
     for col in ("hifp_pay", "fund_pay_sumamt", "psn_part_amt", "inscp_scp_amt"):
         assert out.claims.schema[col] == pl.Int64
     assert out.claims["medfee_sumamt"][0] == 123456
+
+
+def _identity_scenario():
+    """Forty people, half of them with identities that begin or end during the year."""
+    psn = [f"P{i:02d}" for i in range(40)]
+    claims = [
+        {"setl_id": f"S{i:03d}", "psn_no": psn[i % 40], "setl_date": f"2022-{1 + i % 12:02d}-{1 + i % 27:02d}",
+         "med_type": "21", "hosp_lv": "2", "medfee_sumamt": str(20000 + 137 * i), "fulamt_ownpay_amt": "900"}
+        for i in range(240)
+    ]
+    names = ["特困人员", "低保对象", "返贫致贫人口", "监测对象"]
+    idents = [
+        {"psn_no": psn[i], "psn_idet_type": names[i % 4], "begndate": f"2022-0{1 + i % 9}-01",
+         "enddate": "" if i % 3 else "2022-10-31"}
+        for i in range(0, 40, 2)
+    ]
+    return claims, idents
+
+
+def test_people_whose_first_hashes_agree_still_get_their_own_groups(monkeypatch):
+    from fangpin.engine import order as o
+
+    claims, idents = _identity_scenario()
+    expected = settle_rows("anhui-huaibei-2022", claims, idents)
+    real = o.person_hash
+
+    def colliding(series, seed=o.SEED_A):
+        return np.zeros(len(series), dtype=np.uint64) if seed == o.SEED_A else real(series, seed)
+
+    monkeypatch.setattr(o, "person_hash", colliding)
+    assert settle_rows("anhui-huaibei-2022", claims, idents) == expected
+    assert sum(r["group"] is not None for r in expected.values()) > 40  # the identities did count
+
+
+def test_the_text_sort_settles_as_the_hashed_sort(monkeypatch):
+    from fangpin.engine import order as o
+
+    claims, idents = _identity_scenario()
+    expected = settle_rows("anhui-huaibei-2022", claims, idents)
+    monkeypatch.setattr(o, "MIN_HASH_BITS", 65)
+    assert settle_rows("anhui-huaibei-2022", claims, idents) == expected

@@ -54,3 +54,32 @@ def test_person_years_are_cut_at_new_year():
     got = o.settlement_order(psn, days, pl.Series(["1", "2", "3"]))
     assert got.seg_of.tolist() == [0, 1, 2]
     assert got.years.tolist() == [2022, 2023, 2024]
+
+
+def test_records_given_to_the_order_come_out_in_settlement_order():
+    psn, days, sid = _random_claims(2000, seed=5)
+    records = np.zeros((len(psn), o.ORDER_COLS + 2), dtype=np.int64)
+    records[:, o.ORDER_COLS] = np.arange(len(psn)) * 7
+    records[:, o.ORDER_COLS + 1] = days
+    got = o.settlement_order(psn, days, sid, records)
+    assert np.array_equal(got.records[:, o.ORDER_COLS], got.perm * 7)
+    assert np.array_equal(got.records[:, o.ORDER_COLS + 1], days[got.perm])
+    assert np.array_equal(got.days, days[got.perm])
+
+
+def test_the_text_sort_and_the_hashed_sort_cut_the_same_person_years(monkeypatch):
+    psn, days, sid = _random_claims(1500, seed=9)
+    days = days + np.where(np.arange(len(days)) % 3 == 0, 365, 0).astype(np.int32)  # two years
+    hashed = o.settlement_order(psn, days, sid)
+    monkeypatch.setattr(o, "MIN_HASH_BITS", 65)  # no key is wide enough: the text sort
+    exact = o.settlement_order(psn, days, sid)
+    assert exact.top_shift == 0 and hashed.top_shift > 0
+
+    def person_years(order):
+        cuts = np.append(order.seg_starts, len(order.perm))
+        return sorted(
+            tuple(order.perm[a:b].tolist()) for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+        )
+
+    assert person_years(hashed) == person_years(exact)
+    assert sorted(hashed.seg_years.tolist()) == sorted(exact.seg_years.tolist())

@@ -89,101 +89,184 @@ def resolve(mask, v, which, ord_bits, ord_sched, ord_len):
     return -1
 
 
+# Memo of one run of claims (a chunk of person-years, or one online claim): the groups resolved
+# for the last (mask, version), and for each of tiers 2-4 the last F(x) computed (schedule, x,
+# F(x)). Each claim's F(prev) is the previous claim's F(cum) of the same person-year, so the memo
+# halves the schedule walks; it is keyed on the values, so a stale entry is never used.
+M_MASK, M_VERSION, M_USED, M_TILT, M_ASSIST, M_REASSIST = range(6)
+M_F2, M_F3, M_F4 = 6, 9, 12
+N_MEMO = 15
+
+
+@nb.njit(cache=True)
+def new_memo():
+    memo = np.empty(N_MEMO, dtype=np.int64)
+    memo[M_MASK] = -1  # no mask is negative: the first claim resolves its groups
+    for slot in (M_F2, M_F3, M_F4):
+        memo[slot] = -1  # no schedule is -1
+    return memo
+
+
+@nb.njit(cache=True, inline="always")
+def _resolve_all(m, v, basic, ord_bits, ord_sched, ord_len, memo):
+    """The four group lookups of a claim, done again only when its (mask, version) changes."""
+    if memo[M_MASK] != m or memo[M_VERSION] != v:
+        memo[M_MASK] = m
+        memo[M_VERSION] = v
+        memo[M_USED] = resolve(m, v, ORD_GROUP_USED, ord_bits, ord_sched, ord_len)
+        s = resolve(m, v, ORD_TILT, ord_bits, ord_sched, ord_len)
+        memo[M_TILT] = basic[v, B_T2_DEFAULT] if s < 0 else s
+        memo[M_ASSIST] = resolve(m, v, ORD_ASSIST, ord_bits, ord_sched, ord_len)
+        memo[M_REASSIST] = resolve(m, v, ORD_REASSIST, ord_bits, ord_sched, ord_len)
+
+
+@nb.njit(cache=True, inline="always")
+def _increment_memo(prev, cum, paid, s, s_ded, s_nb, s_hi, s_ratio, s_cap, memo, slot):
+    """`increment`, taking F(prev) from the memo when the last F computed was F(prev)."""
+    if memo[slot] == s and memo[slot + 1] == prev:
+        f_prev = memo[slot + 2]
+    else:
+        f_prev = schedule_pay(prev, s, s_ded, s_nb, s_hi, s_ratio)
+    f_cum = f_prev if cum == prev else schedule_pay(cum, s, s_ded, s_nb, s_hi, s_ratio)
+    memo[slot] = s
+    memo[slot + 1] = cum
+    memo[slot + 2] = f_cum
+    pay = f_cum - f_prev
+    if s_cap[s] != NO_CAP:
+        room = s_cap[s] - paid
+        if pay > room:
+            pay = room
+    if pay < 0:
+        pay = 0
+    return pay
+
+
+@nb.njit(cache=True, inline="always")
+def settle_claim_at(
+    i, a, v, kind, lv, inprov, referral, x, medfee, fulamt, m,
+    basic, ded_lv, r_lv, ooc_limit, s_ded, s_nb, s_hi, s_ratio, s_cap, ord_bits, ord_sched, ord_len,
+    acc, out, memo,
+):
+    """RULES §3 for one claim: writes out[i] and adds the claim to person-year `a` of `acc`.
+
+    out columns: see OUT_COLUMNS; the group used is an index into DEFAULT_ORDER (-1 none).
+    """
+    _resolve_all(m, v, basic, ord_bits, ord_sched, ord_len, memo)
+    out[i, 7] = memo[M_USED]
+    if kind == OUTPATIENT:
+        hifp = mul_ratio(x, basic[v, B_R11])
+        room = basic[v, B_CAP11] - acc[a, ACC_PAID11]
+        hifp = min(hifp, max(room, 0))
+        acc[a, ACC_PAID11] += hifp
+        out[i, 0] = hifp
+        out[i, 1] = 0
+        out[i, 2] = 0
+        out[i, 3] = 0
+        out[i, 4] = 0
+        out[i, 5] = hifp
+        out[i, 6] = medfee - hifp
+        return
+    # Tier 1: basic insurance; inpatient deductible per admission, one annual cap with 14.
+    if kind == INPATIENT:
+        raw = mul_ratio(max(x - ded_lv[v, lv], 0), r_lv[v, lv])
+    else:
+        raw = mul_ratio(max(x - basic[v, B_D14], 0), basic[v, B_R14])
+    hifp = min(raw, max(basic[v, B_CAP1] - acc[a, ACC_PAID1], 0))
+    acc[a, ACC_PAID1] += hifp
+    # Tier 2: critical illness on the cumulative base inscp - hifp, tilted for named groups.
+    base = x - hifp
+    prev = acc[a, ACC_CUM2]
+    acc[a, ACC_CUM2] = prev + base
+    hifmi = _increment_memo(
+        prev, prev + base, acc[a, ACC_PAID2], memo[M_TILT], s_ded, s_nb, s_hi, s_ratio, s_cap, memo, M_F2
+    )
+    acc[a, ACC_PAID2] += hifmi
+    # Tier 3: medical assistance on what remains, per the person's assistance group.
+    base -= hifmi
+    prev = acc[a, ACC_CUM3]
+    acc[a, ACC_CUM3] = prev + base
+    maf = 0
+    s = memo[M_ASSIST]
+    if s >= 0:
+        maf = _increment_memo(
+            prev, prev + base, acc[a, ACC_PAID3], s, s_ded, s_nb, s_hi, s_ratio, s_cap, memo, M_F3
+        )
+        acc[a, ACC_PAID3] += maf
+    # Tier 4: tilted re-assistance, only for claims meeting the pack's conditions.
+    base -= maf
+    oth = 0
+    ok = (basic[v, B_T4_INPROV] == 0 or inprov != 0) and (basic[v, B_T4_REFERRAL] == 0 or referral != 0)
+    if ok:
+        prev = acc[a, ACC_CUM4]
+        acc[a, ACC_CUM4] = prev + base
+        s = memo[M_REASSIST]
+        if s >= 0:
+            oth = _increment_memo(
+                prev, prev + base, acc[a, ACC_PAID4], s, s_ded, s_nb, s_hi, s_ratio, s_cap, memo, M_F4
+            )
+            acc[a, ACC_PAID4] += oth
+    # Out-of-catalogue control: the hospital bears own-pay items above the limit.
+    hosp = 0
+    if kind == INPATIENT and (m & basic[v, B_OOC_MASK]) != 0:
+        hosp = max(0, fulamt - mul_ratio(medfee, ooc_limit[v, lv]))
+    fund = hifp + hifmi + maf + oth
+    out[i, 0] = hifp
+    out[i, 1] = hifmi
+    out[i, 2] = maf
+    out[i, 3] = oth
+    out[i, 4] = hosp
+    out[i, 5] = fund
+    out[i, 6] = medfee - fund - hosp
+
+
 @nb.njit(cache=True)
 def settle_range(
     lo_i, hi_i, seg_of, version, cm,
     basic, ded_lv, r_lv, ooc_limit, s_ded, s_nb, s_hi, s_ratio, s_cap, ord_bits, ord_sched, ord_len,
     acc, out,
 ):
-    """Settle claims lo_i..hi_i-1 (whole person-years), updating `acc` rows in place.
-
-    out columns: see OUT_COLUMNS; the group used is an index into DEFAULT_ORDER (-1 none).
-    """
+    """Settle claims lo_i..hi_i-1 of the claims matrix `cm` (C_* columns, whole person-years in
+    settlement order), updating `acc` rows in place. The online claim comes this way."""
+    memo = new_memo()
     for i in range(lo_i, hi_i):
-        a = seg_of[i]
-        v = version[i]
-        m = cm[i, C_MASK]
-        x = cm[i, C_INSCP]
-        kind = cm[i, C_KIND]
-        lv = cm[i, C_LV]
-        medfee = cm[i, C_MEDFEE]
-        out[i, 7] = resolve(m, v, ORD_GROUP_USED, ord_bits, ord_sched, ord_len)
-        if kind == OUTPATIENT:
-            hifp = mul_ratio(x, basic[v, B_R11])
-            room = basic[v, B_CAP11] - acc[a, ACC_PAID11]
-            hifp = min(hifp, max(room, 0))
-            acc[a, ACC_PAID11] += hifp
-            out[i, 0] = hifp
-            out[i, 1] = 0
-            out[i, 2] = 0
-            out[i, 3] = 0
-            out[i, 4] = 0
-            out[i, 5] = hifp
-            out[i, 6] = medfee - hifp
-            continue
-        # Tier 1: basic insurance; inpatient deductible per admission, one annual cap with 14.
-        if kind == INPATIENT:
-            raw = mul_ratio(max(x - ded_lv[v, lv], 0), r_lv[v, lv])
-        else:
-            raw = mul_ratio(max(x - basic[v, B_D14], 0), basic[v, B_R14])
-        hifp = min(raw, max(basic[v, B_CAP1] - acc[a, ACC_PAID1], 0))
-        acc[a, ACC_PAID1] += hifp
-        # Tier 2: critical illness on the cumulative base inscp - hifp, tilted for named groups.
-        s = resolve(m, v, ORD_TILT, ord_bits, ord_sched, ord_len)
-        if s < 0:
-            s = basic[v, B_T2_DEFAULT]
-        base = x - hifp
-        prev = acc[a, ACC_CUM2]
-        acc[a, ACC_CUM2] = prev + base
-        hifmi = increment(prev, prev + base, acc[a, ACC_PAID2], s, s_ded, s_nb, s_hi, s_ratio, s_cap)
-        acc[a, ACC_PAID2] += hifmi
-        # Tier 3: medical assistance on what remains, per the person's assistance group.
-        base -= hifmi
-        prev = acc[a, ACC_CUM3]
-        acc[a, ACC_CUM3] = prev + base
-        maf = 0
-        s = resolve(m, v, ORD_ASSIST, ord_bits, ord_sched, ord_len)
-        if s >= 0:
-            maf = increment(prev, prev + base, acc[a, ACC_PAID3], s, s_ded, s_nb, s_hi, s_ratio, s_cap)
-            acc[a, ACC_PAID3] += maf
-        # Tier 4: tilted re-assistance, only for claims meeting the pack's conditions.
-        base -= maf
-        oth = 0
-        ok = (basic[v, B_T4_INPROV] == 0 or cm[i, C_INPROV] != 0) and (
-            basic[v, B_T4_REFERRAL] == 0 or cm[i, C_REFERRAL] != 0
+        settle_claim_at(
+            i, seg_of[i], version[i], cm[i, C_KIND], cm[i, C_LV], cm[i, C_INPROV], cm[i, C_REFERRAL],
+            cm[i, C_INSCP], cm[i, C_MEDFEE], cm[i, C_FULAMT], cm[i, C_MASK],
+            basic, ded_lv, r_lv, ooc_limit, s_ded, s_nb, s_hi, s_ratio, s_cap, ord_bits, ord_sched,
+            ord_len, acc, out, memo,
         )
-        if ok:
-            prev = acc[a, ACC_CUM4]
-            acc[a, ACC_CUM4] = prev + base
-            s = resolve(m, v, ORD_REASSIST, ord_bits, ord_sched, ord_len)
-            if s >= 0:
-                oth = increment(prev, prev + base, acc[a, ACC_PAID4], s, s_ded, s_nb, s_hi, s_ratio, s_cap)
-                acc[a, ACC_PAID4] += oth
-        # Out-of-catalogue control: the hospital bears own-pay items above the limit.
-        hosp = 0
-        if kind == INPATIENT and (m & basic[v, B_OOC_MASK]) != 0:
-            hosp = max(0, cm[i, C_FULAMT] - mul_ratio(medfee, ooc_limit[v, lv]))
-        out[i, 0] = hifp
-        out[i, 1] = hifmi
-        out[i, 2] = maf
-        out[i, 3] = oth
-        out[i, 4] = hosp
-        out[i, 5] = hifp + hifmi + maf + oth
-        out[i, 6] = medfee - out[i, 5] - hosp
+
+
+# The batch's claims as records of N_ROW int64 (engine.order sorts them into settlement order and
+# owns the first two columns): the three amounts and a word holding the small fields (META_*).
+R_INSCP, R_MEDFEE, R_FULAMT, R_META = range(2, 6)
+N_ROW = 6
+META_LV, META_INPROV, META_REFERRAL, META_VERSION, META_MASK = 2, 5, 6, 8, 32
 
 
 @nb.njit(cache=True, parallel=True)
-def settle_parallel(
-    chunk_bounds, seg_of, version, cm,
+def settle_sorted(
+    chunk_segs, seg_starts, rows,
     basic, ded_lv, r_lv, ooc_limit, s_ded, s_nb, s_hi, s_ratio, s_cap, ord_bits, ord_sched, ord_len,
     acc, out,
 ):
-    """Chunks hold whole person-years, so they are independent and run on all cores."""
-    for c in nb.prange(len(chunk_bounds) - 1):
-        settle_range(
-            chunk_bounds[c], chunk_bounds[c + 1], seg_of, version, cm, basic, ded_lv, r_lv,
-            ooc_limit, s_ded, s_nb, s_hi, s_ratio, s_cap, ord_bits, ord_sched, ord_len, acc, out,
-        )
+    """The batch: person-years chunk_segs[c]..chunk_segs[c+1]-1 per chunk, chunks on all cores
+    (whole person-years are independent). Claim i of person-year s is settled on acc[s]."""
+    n = rows.shape[0]
+    n_seg = len(seg_starts)
+    for c in nb.prange(len(chunk_segs) - 1):
+        memo = new_memo()
+        for s in range(chunk_segs[c], chunk_segs[c + 1]):
+            end = seg_starts[s + 1] if s + 1 < n_seg else n
+            for i in range(seg_starts[s], end):
+                meta = rows[i, R_META]
+                settle_claim_at(
+                    i, s, (meta >> META_VERSION) & 0xFFFF, meta & 3, (meta >> META_LV) & 7,
+                    (meta >> META_INPROV) & 1, (meta >> META_REFERRAL) & 1,
+                    rows[i, R_INSCP], rows[i, R_MEDFEE], rows[i, R_FULAMT], meta >> META_MASK,
+                    basic, ded_lv, r_lv, ooc_limit, s_ded, s_nb, s_hi, s_ratio, s_cap, ord_bits,
+                    ord_sched, ord_len, acc, out, memo,
+                )
 
 
 OUT_COLUMNS = (
@@ -193,15 +276,6 @@ OUT_COLUMNS = (
 
 def empty_out(n: int) -> np.ndarray:
     return np.empty((n, len(OUT_COLUMNS)), dtype=np.int64)
-
-
-@nb.njit(cache=True, parallel=True)
-def gather_rows(src, perm, dst):
-    """dst[i] = src[perm[i]] for rows of a matrix, on all cores: one cache line a claim."""
-    for i in nb.prange(len(perm)):
-        j = perm[i]
-        for c in range(src.shape[1]):
-            dst[i, c] = src[j, c]
 
 
 @nb.njit(cache=True, parallel=True)
@@ -217,21 +291,28 @@ BLOCK = 4096
 
 
 @nb.njit(cache=True, parallel=True)
-def pack_rows(kind, lv, inprov, referral, inscp, medfee, fulamt, dst):
-    """Lay the kernel's input columns out as rows, block by block so every stream is sequential."""
+def pack_rows(days, starts, kind, lv, inprov, referral, inscp, medfee, fulamt, rows):
+    """rows[i] = claim i as the batch kernel reads it (R_* columns, no groups yet), in input
+    order; `starts` are the first days of the policy versions (version_of)."""
     n = len(kind)
+    n_v = len(starts)
     for b in nb.prange((n + BLOCK - 1) // BLOCK):
         lo = b * BLOCK
         hi = min(n, lo + BLOCK)
         for i in range(lo, hi):
-            dst[i, C_KIND] = kind[i]
-            dst[i, C_LV] = lv[i]
-            dst[i, C_INPROV] = inprov[i]
-            dst[i, C_REFERRAL] = referral[i]
-            dst[i, C_INSCP] = inscp[i]
-            dst[i, C_MEDFEE] = medfee[i]
-            dst[i, C_FULAMT] = fulamt[i]
-            dst[i, C_MASK] = 0
+            v = 0
+            while v + 1 < n_v and starts[v + 1] <= days[i]:
+                v += 1
+            rows[i, R_INSCP] = inscp[i]
+            rows[i, R_MEDFEE] = medfee[i]
+            rows[i, R_FULAMT] = fulamt[i]
+            rows[i, R_META] = (
+                np.int64(kind[i])
+                | (np.int64(lv[i]) << META_LV)
+                | (np.int64(inprov[i] != 0) << META_INPROV)
+                | (np.int64(referral[i] != 0) << META_REFERRAL)
+                | (np.int64(v) << META_VERSION)
+            )
 
 
 @nb.njit(cache=True, parallel=True)
@@ -247,8 +328,8 @@ def rows_to_columns(src, dst):
 
 
 @nb.njit(cache=True, parallel=True)
-def fill_masks(seg_starts, n, days, id_lo, id_hi, id_beg, id_end, id_bit, cm):
-    """cm[i, C_MASK] = the groups of the person's identities active on claim i's date.
+def fill_masks(seg_starts, n, days, id_lo, id_hi, id_beg, id_end, id_bit, rows):
+    """Adds to rows[i, R_META] the groups of the person's identities active on claim i's date.
 
     Claims are sorted by person-year; each person-year's identities are rows id_lo..id_hi-1
     (sorted by person), usually none or one or two, so this is one short scan a claim.
@@ -256,10 +337,36 @@ def fill_masks(seg_starts, n, days, id_lo, id_hi, id_beg, id_end, id_bit, cm):
     n_seg = len(seg_starts)
     for s in nb.prange(n_seg):
         lo, hi = id_lo[s], id_hi[s]
+        if lo == hi:
+            continue
         end_i = seg_starts[s + 1] if s + 1 < n_seg else n
         for i in range(seg_starts[s], end_i):
             m = 0
             for r in range(lo, hi):
                 if id_beg[r] <= days[i] and days[i] <= id_end[r]:
                     m |= id_bit[r]
-            cm[i, C_MASK] = m
+            rows[i, R_META] |= m << META_MASK
+
+
+@nb.njit(cache=True, parallel=True)
+def set_masks(masks, perm, rows):
+    """Adds masks[perm[i]] (groups per input row) to rows[i, R_META]."""
+    for i in nb.prange(len(perm)):
+        rows[i, R_META] |= masks[perm[i]] << META_MASK
+
+
+@nb.njit(cache=True)
+def merge_person_rows(seg_top, seg_hash, id_top, id_hash, lo, hi):
+    """lo[s]..hi[s]-1: the identity rows whose (top, hash) equal person-year s's, both sides
+    sorted by (top, hash) as unsigned numbers: one merging walk instead of a search each."""
+    r = 0
+    n_id = len(id_top)
+    for s in range(len(seg_top)):
+        t, h = seg_top[s], seg_hash[s]
+        while r < n_id and (id_top[r] < t or (id_top[r] == t and id_hash[r] < h)):
+            r += 1
+        e = r
+        while e < n_id and id_top[e] == t and id_hash[e] == h:
+            e += 1
+        lo[s] = r
+        hi[s] = e

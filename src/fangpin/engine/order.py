@@ -7,27 +7,63 @@ the few people whose first hashes share those top bits; their rows are re-sorted
 Two different people would have to agree on both hashes to be merged, a chance far below one in
 10^15 for a whole province. Claims of one person on one day are then put in setl_id order
 (RULES §1), touching only those few rows.
+
+The keys are sorted as records (engine.radix) that can carry each claim's data along: column 0
+holds the key, column 1 the second hash, and the caller's columns from ORDER_COLS on come out in
+settlement order without a gather through the permutation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 import polars as pl
 
+from fangpin.engine import radix
+
 SEED_A, SEED_B = 0x5EED_0001, 0x5EED_0002
 MIN_HASH_BITS = 20
+REC_KEY, REC_HASH = 0, 1  # the columns of a record the order writes
+ORDER_COLS = 2
+SORT_CHUNKS = 16  # slices of the first sorting pass, for the cores
 
 
 @dataclass
 class Order:
     perm: np.ndarray  # input positions in settlement order
-    seg_of: np.ndarray  # person-year index of each sorted claim
     seg_starts: np.ndarray  # sorted position where each person-year starts
-    years: np.ndarray  # benefit year of each sorted claim
+    seg_years: np.ndarray  # benefit year of each person-year
     days: np.ndarray  # settlement date (days since epoch) of each sorted claim
-    person_hash: np.ndarray  # the second hash of each sorted claim's person (for identity lookup)
+    records: np.ndarray  # the records in settlement order (REC_KEY, REC_HASH, caller's columns)
+    # People are in order of (first hash >> top_shift, second hash); 0: in order of psn_no.
+    top_shift: int = 0
+
+    def top_hash(self, first_hash: np.ndarray) -> np.ndarray:
+        """The part of the first hash (SEED_A) that orders people."""
+        return first_hash >> np.uint64(self.top_shift)
+
+    @property
+    def person_top(self) -> np.ndarray:
+        """top_hash of each sorted claim's person (with top_shift > 0)."""
+        return _keys(self.records) >> np.uint64(self.top_shift)
+
+    @property
+    def person_hash(self) -> np.ndarray:
+        """The second hash of each sorted claim's person (for identity lookup)."""
+        return self.records[:, REC_HASH].view(np.uint64)
+
+    @property
+    def seg_of(self) -> np.ndarray:
+        """The person-year index of each sorted claim."""
+        sizes = np.diff(np.append(self.seg_starts, len(self.perm)))
+        return np.repeat(np.arange(len(self.seg_starts)), sizes)
+
+    @property
+    def years(self) -> np.ndarray:
+        """The benefit year of each sorted claim."""
+        return year_of(self.days)
 
 
 def person_hash(psn: pl.Series, seed: int = SEED_A) -> np.ndarray:
@@ -44,81 +80,191 @@ def year_of(days: np.ndarray) -> np.ndarray:
     return table[days - lo]
 
 
-def settlement_order(psn: pl.Series, days: np.ndarray, setl_id: pl.Series) -> Order:
+def settlement_order(
+    psn: pl.Series,
+    days: np.ndarray,
+    setl_id: pl.Series,
+    records: np.ndarray | None = None,
+    scratch: np.ndarray | None = None,
+) -> Order:
+    """The settlement order of claims (`days`: setl_date as days since 1970, int32).
+
+    `records`, when given, is an (n, w) int64 matrix in input order whose columns from
+    ORDER_COLS on belong to the caller; it is reordered in place into settlement order.
+    `scratch`, when given, is memory of at least the records' size the sort may use.
+    """
     n = len(psn)
+    if records is None:
+        records = np.empty((n, ORDER_COLS), dtype=np.int64)
     if n == 0:
-        return _exact_order(psn, days, setl_id)
+        return _exact_order(psn, days, setl_id, records)
     dmin = int(days.min())
     idx_bits = max(1, (n - 1).bit_length())
     day_bits = max(1, (int(days.max()) - dmin).bit_length())
     hash_bits = 64 - idx_bits - day_bits
     if hash_bits < MIN_HASH_BITS:
-        return _exact_order(psn, days, setl_id)
-    hb = person_hash(psn, SEED_B)
-    top = person_hash(psn, SEED_A) >> np.uint64(64 - hash_bits)
-    key = (
-        (top << np.uint64(idx_bits + day_bits))
-        | ((days.astype(np.int64) - dmin).astype(np.uint64) << np.uint64(idx_bits))
-        | np.arange(n, dtype=np.uint64)
+        return _exact_order(psn, days, setl_id, records)
+    _fill_keys(
+        person_hash(psn, SEED_A).view(np.int64), person_hash(psn, SEED_B).view(np.int64),
+        days, dmin, hash_bits, day_bits, idx_bits, records,
     )
-    key = pl.Series(key).sort().to_numpy()
-    perm = (key & np.uint64((1 << idx_bits) - 1)).astype(np.int64)
-    tops = key >> np.uint64(idx_bits + day_bits)
-    hbs = hb[perm]
-    same_top = tops[1:] == tops[:-1]
-    clash = same_top & (hbs[1:] != hbs[:-1])
-    if clash.any():
-        _separate_people(perm, tops, hb, days, clash)
-        hbs = hb[perm]
-    ds = days[perm]
-    same_person = same_top & (hbs[1:] == hbs[:-1])
-    same_day = same_person & (ds[1:] == ds[:-1])
-    if same_day.any():
-        _order_same_day(perm, same_day, setl_id)
-        ds = days[perm]
-    years = year_of(ds)
-    new_seg = np.ones(n, dtype=bool)
-    new_seg[1:] = ~same_person | (years[1:] != years[:-1])
-    return Order(perm, np.cumsum(new_seg) - 1, np.flatnonzero(new_seg), years, ds, hb[perm])
+    tmp = np.empty(records.size, dtype=np.int64) if scratch is None else scratch
+    tmp = tmp.reshape(-1)[: records.size].reshape(records.shape)
+    radix.sort_records(records, tmp, idx_bits, 64, SORT_CHUNKS)
+    top_shift = idx_bits + day_bits
+    flags = np.empty(n, dtype=np.int8)
+    clashes, same_days = _adjacent(records, top_shift, hash_bits, idx_bits, day_bits, flags)
+    if clashes:
+        _separate_people(records, flags, top_shift)
+        clashes, same_days = _adjacent(records, top_shift, hash_bits, idx_bits, day_bits, flags)
+    if same_days:
+        _order_same_day(records, flags, setl_id, idx_bits)
+    lo, hi = dmin, int(days.max())
+    span = np.arange(lo, hi + 1).astype("datetime64[D]")
+    year_table = span.astype("datetime64[Y]").astype(np.int64) + 1970
+    perm = np.empty(n, dtype=np.int64)
+    sorted_days = np.empty(n, dtype=np.int32)
+    n_seg = _segments(records, flags, idx_bits, day_bits, dmin, year_table, perm, sorted_days)
+    seg_starts = np.empty(n_seg, dtype=np.int64)
+    seg_years = np.empty(n_seg, dtype=np.int64)
+    _seg_starts(flags, sorted_days, dmin, year_table, seg_starts, seg_years)
+    return Order(perm, seg_starts, seg_years, sorted_days, records, top_shift)
 
 
-def _separate_people(perm: np.ndarray, tops: np.ndarray, hb: np.ndarray, days: np.ndarray, clash: np.ndarray) -> None:
+# flags[i]: how claim i relates to claim i - 1, and whether it starts a person-year
+SAME_TOP, SAME_PERSON, SAME_DAY, NEW_SEG = 1, 2, 4, 8
+
+
+@nb.njit(cache=True, parallel=True)
+def _fill_keys(ha, hb, days, dmin, hash_bits, day_bits, idx_bits, records):
+    top_shift = 64 - hash_bits
+    top_mask = (1 << hash_bits) - 1
+    for i in nb.prange(len(ha)):
+        top = (ha[i] >> top_shift) & top_mask
+        records[i, REC_KEY] = (top << (idx_bits + day_bits)) | ((days[i] - dmin) << idx_bits) | i
+        records[i, REC_HASH] = hb[i]
+
+
+@nb.njit(cache=True)
+def _adjacent(records, top_shift, hash_bits, idx_bits, day_bits, flags):
+    """flags[i] for sorted records; returns (rows whose top bits match the previous row's but
+    the person's second hash does not, rows on the same day as the previous of one person)."""
+    top_mask = (1 << hash_bits) - 1
+    day_mask = (1 << day_bits) - 1
+    clashes = 0
+    same_days = 0
+    flags[0] = 0
+    for i in range(1, records.shape[0]):
+        diff = records[i, REC_KEY] ^ records[i - 1, REC_KEY]
+        f = 0
+        if (diff >> top_shift) & top_mask == 0:
+            f = SAME_TOP
+            if records[i, REC_HASH] == records[i - 1, REC_HASH]:
+                f |= SAME_PERSON
+                if (diff >> idx_bits) & day_mask == 0:
+                    f |= SAME_DAY
+                    same_days += 1
+            else:
+                clashes += 1
+        flags[i] = f
+    return clashes, same_days
+
+
+@nb.njit(cache=True)
+def _segments(records, flags, idx_bits, day_bits, dmin, year_table, perm, days):
+    """From the sorted records: each claim's input row and day; marks (NEW_SEG) and counts
+    the person-years."""
+    idx_mask = (1 << idx_bits) - 1
+    day_mask = (1 << day_bits) - 1
+    n_seg = 0
+    prev_year = -1
+    for i in range(records.shape[0]):
+        key = records[i, REC_KEY]
+        perm[i] = key & idx_mask
+        d = (key >> idx_bits) & day_mask
+        days[i] = dmin + d
+        year = year_table[d]
+        if i == 0 or (flags[i] & SAME_PERSON) == 0 or year != prev_year:
+            flags[i] |= NEW_SEG
+            n_seg += 1
+        prev_year = year
+    return n_seg
+
+
+@nb.njit(cache=True)
+def _seg_starts(flags, days, dmin, year_table, starts, years):
+    s = 0
+    for i in range(len(flags)):
+        if flags[i] & NEW_SEG:
+            starts[s] = i
+            years[s] = year_table[days[i] - dmin]
+            s += 1
+
+
+def _keys(records: np.ndarray) -> np.ndarray:
+    return records[:, REC_KEY].view(np.uint64)
+
+
+def _separate_people(records: np.ndarray, flags: np.ndarray, top_shift: int) -> None:
     """Rows whose people share the top hash bits: re-sort them by (second hash, day, row)."""
-    # Rows of one top value are contiguous: mark whole runs that contain a clash.
-    run_start = np.ones(len(tops), dtype=bool)
-    run_start[1:] = tops[1:] != tops[:-1]
-    run_id = np.cumsum(run_start) - 1
-    bad_run = np.zeros(int(run_id[-1]) + 1, dtype=bool)
-    bad_run[run_id[1:][clash]] = True
-    pos = np.flatnonzero(bad_run[run_id])
-    rows = perm[pos]
-    sub = pl.DataFrame({"t": tops[pos], "h": hb[rows], "d": days[rows], "r": rows}).sort(["t", "h", "d", "r"])
-    perm[pos] = sub["r"].to_numpy()
+    pos = _clash_runs(flags)  # rows of one top value are contiguous: whole runs with a clash
+    keys = _keys(records)[pos]
+    sub = pl.DataFrame(
+        {
+            "t": keys >> np.uint64(top_shift),
+            "h": records[pos, REC_HASH].view(np.uint64),
+            "k": keys,  # (day, row) below the top bits
+            "p": pos,
+        }
+    ).sort(["t", "h", "k"])
+    records[pos] = records[sub["p"].to_numpy()]
 
 
-def _order_same_day(perm: np.ndarray, same_day: np.ndarray, setl_id: pl.Series) -> None:
+@nb.njit(cache=True)
+def _clash_runs(flags):
+    """Positions of the runs of one top value holding more than one person."""
+    n = len(flags)
+    out = []
+    start = 0
+    clash = False
+    for i in range(1, n + 1):
+        if i == n or (flags[i] & SAME_TOP) == 0:
+            if clash:
+                for j in range(start, i):
+                    out.append(j)
+            start = i
+            clash = False
+        elif (flags[i] & SAME_PERSON) == 0:
+            clash = True
+    return np.array(out, dtype=np.int64)
+
+
+def _order_same_day(records: np.ndarray, flags: np.ndarray, setl_id: pl.Series, idx_bits: int) -> None:
     """Within each run of one person's claims on one day, order by setl_id (in place)."""
-    involved = np.zeros(len(perm), dtype=bool)
-    involved[:-1] |= same_day
-    involved[1:] |= same_day
+    same_day = (flags & SAME_DAY) != 0
+    involved = same_day.copy()
+    involved[:-1] |= same_day[1:]
     pos = np.flatnonzero(involved)
-    run_start = np.ones(len(pos), dtype=bool)
-    run_start[1:] = ~same_day[pos[1:] - 1]
-    run = np.cumsum(run_start)
-    sub = pl.DataFrame({"run": run, "pos": pos, "sid": setl_id.gather(perm[pos])})
+    run = np.cumsum(~same_day[pos])
+    rows = (_keys(records)[pos] & np.uint64((1 << idx_bits) - 1)).astype(np.int64)
+    sub = pl.DataFrame({"run": run, "pos": pos, "sid": setl_id.gather(rows)})
     ranked = sub.sort(["run", "sid"])
-    perm[pos] = perm[ranked["pos"].to_numpy()]
+    records[pos] = records[ranked["pos"].to_numpy()]
 
 
-def _exact_order(psn: pl.Series, days: np.ndarray, setl_id: pl.Series) -> Order:
+def _exact_order(psn: pl.Series, days: np.ndarray, setl_id: pl.Series, records: np.ndarray) -> Order:
     """The plain text sort, for tiny batches and spans the packed key cannot hold."""
     frame = pl.DataFrame({"p": psn, "d": days, "s": setl_id, "i": np.arange(len(psn), dtype=np.int64)})
     frame = frame.sort(["p", "d", "s"])
     perm = frame["i"].to_numpy().copy()
-    ds = frame["d"].to_numpy()
+    ds = frame["d"].to_numpy().astype(np.int32)
     years = year_of(ds)
     p = frame["p"]
     new_seg = np.ones(len(perm), dtype=bool)
     if len(perm) > 1:
         new_seg[1:] = p.ne_missing(p.shift(1)).to_numpy()[1:] | (years[1:] != years[:-1])
-    return Order(perm, np.cumsum(new_seg) - 1, np.flatnonzero(new_seg), years, ds, person_hash(psn, SEED_B)[perm])
+    records[:, REC_KEY] = np.arange(len(perm))
+    records[:, REC_HASH] = person_hash(psn, SEED_B).view(np.int64)
+    records[:] = records[perm]
+    starts = np.flatnonzero(new_seg)
+    return Order(perm, starts, years[starts], ds, records)

@@ -18,9 +18,10 @@ import numpy as np
 import polars as pl
 
 from fangpin.engine import kernel as k
-from fangpin.engine.order import SEED_A, SEED_B, Order, settlement_order
+from fangpin.engine import order as _order
+from fangpin.engine.order import ORDER_COLS, SEED_A, SEED_B, Order, settlement_order
 from fangpin.engine.params import EPOCH, Compiled, compile_pack
-from fangpin.policy.groups import DEFAULT_ORDER
+from fangpin.policy.groups import DEFAULT_ORDER, GROUP_BIT
 from fangpin.policy.registry import Pack
 
 RESULT_COLUMNS = k.OUT_COLUMNS
@@ -114,74 +115,101 @@ def group_masks(claims: pl.DataFrame, identities: pl.DataFrame) -> np.ndarray:
 
 
 def _chunks(seg_starts: np.ndarray, n: int) -> np.ndarray:
-    """Chunk bounds on person-year boundaries, a few per core for balance."""
-    parts = max(1, min(len(seg_starts), 8 * (os.cpu_count() or 1)))
+    """Bounds of runs of person-years (indices into seg_starts) of about equal claim counts,
+    a few per core for balance."""
+    n_seg = len(seg_starts)
+    parts = max(1, min(n_seg, 8 * (os.cpu_count() or 1)))
     targets = (np.arange(1, parts) * n) // parts
     idx = np.searchsorted(seg_starts, targets)
-    bounded = np.append(seg_starts, n)  # a target past the last person-year start cuts at n
-    return np.unique(np.concatenate([[0], bounded[idx], [n]])).astype(np.int64)
+    return np.unique(np.concatenate([[0], idx, [n_seg]])).astype(np.int64)
 
 
-def _claims_matrix(claims: pl.DataFrame, perm: np.ndarray) -> np.ndarray:
-    """The kernel's input: one row of N_CLAIM_COLS int64 a claim, in settlement order."""
-    n = claims.height
-    m = np.empty((n, k.N_CLAIM_COLS), dtype=np.int64)
-    cols = (
-        "kind",
-        "hosp_lv",
-        "in_province",
-        "referral",
-        "inscp_scp_amt",
-        "medfee_sumamt",
-        "fulamt_ownpay_amt",
+# The dtype each kernel input column is handed over in: numba compiles (and caches) one version
+# of a function per argument type, so every caller must pass the same types (and read-only
+# arrays, since Polars hands out read-only or writeable ones depending on chunking).
+_KERNEL_DTYPES = {
+    "kind": pl.Int8,
+    "hosp_lv": pl.Int16,
+    "in_province": pl.Int16,
+    "referral": pl.Int16,
+    "inscp_scp_amt": pl.Int64,
+    "medfee_sumamt": pl.Int64,
+    "fulamt_ownpay_amt": pl.Int64,
+}
+
+
+def readonly(a: np.ndarray) -> np.ndarray:
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+def _column(claims: pl.DataFrame, name: str) -> np.ndarray:
+    return readonly(claims[name].cast(_KERNEL_DTYPES[name]).to_numpy())
+
+
+def _input_rows(
+    claims: pl.DataFrame, days: np.ndarray, comp: Compiled, buf: np.ndarray
+) -> np.ndarray:
+    """The kernel's input records in input order (R_* columns; the groups are added later),
+    in the first part of `buf`."""
+    rows = buf[: claims.height * k.N_ROW].reshape(claims.height, k.N_ROW)
+    k.pack_rows(
+        readonly(days), readonly(comp.starts), *(_column(claims, c) for c in _KERNEL_DTYPES), rows
     )
-    # Always writeable int64 copies: numba compiles (and caches) one version of the function per
-    # array type, and polars hands out read-only or writeable arrays depending on chunking.
-    k.pack_rows(*(claims[c].to_numpy().astype(np.int64) for c in cols), m)
-    out = np.empty_like(m)
-    k.gather_rows(m, perm, out)
-    return out
+    return rows
 
 
 _OPEN_END = np.iinfo(np.int32).max
+assert max(GROUP_BIT.values()) < 1 << 31  # the groups fit the top half of a row's META word
+assert k.R_INSCP >= ORDER_COLS  # the order's own columns come first
 
 
 def _fill_masks(
-    claims: pl.DataFrame, identities: pl.DataFrame, order: Order, cm: np.ndarray
+    claims: pl.DataFrame, identities: pl.DataFrame, order: Order, rows: np.ndarray
 ) -> None:
     """Groups active on each claim's date, from the person's dated identities (RULES §1)."""
     if identities.height == 0 or claims.height == 0:
-        cm[:, k.C_MASK] = 0
         return
     ids = identities.select(
-        pl.col("psn_no").hash(seed=SEED_B).alias("h"),
+        pl.Series("h", _order.person_hash(identities["psn_no"], SEED_B)),
         "psn_no",
         "group_bit",
         pl.col("begndate").cast(pl.Int32).alias("b"),
         pl.col("enddate").cast(pl.Int32).fill_null(_OPEN_END).alias("e"),
-    ).sort("h")
-    id_h = ids["h"].to_numpy()
+    )
     seg_h = order.person_hash[order.seg_starts]
-    lo = np.searchsorted(id_h, seg_h, side="left")
-    hi = np.searchsorted(id_h, seg_h, side="right")
+    if order.top_shift:
+        # People come in order of (top of the first hash, second hash): merge with the
+        # identities sorted the same way.
+        top = order.top_hash(_order.person_hash(identities["psn_no"], SEED_A))
+        ids = ids.with_columns(pl.Series("a", top)).sort("a", "h")
+        seg_t = order.person_top[order.seg_starts]
+        lo = np.empty(len(seg_h), dtype=np.int64)
+        hi = np.empty(len(seg_h), dtype=np.int64)
+        k.merge_person_rows(seg_t, seg_h, ids["a"].to_numpy(), ids["h"].to_numpy(), lo, hi)
+    else:
+        ids = ids.sort("h")
+        id_h = ids["h"].to_numpy()
+        lo = np.searchsorted(id_h, seg_h, side="left")
+        hi = np.searchsorted(id_h, seg_h, side="right")
     # The hash finds the rows; the person number itself must match on every one of them.
     counts = hi - lo
     segs = np.repeat(np.arange(len(lo)), counts)
-    rows = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    rows_of = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
     seg_psn = claims["psn_no"].gather(order.perm[order.seg_starts[segs]])
-    if not (seg_psn == ids["psn_no"].gather(rows)).all():
-        cm[:, k.C_MASK] = group_masks(claims, identities)[order.perm]
+    if not (seg_psn == ids["psn_no"].gather(rows_of)).all():
+        masks = group_masks(claims, identities)
+        k.set_masks(readonly(masks), readonly(order.perm), rows)
         return
     k.fill_masks(
-        order.seg_starts,
+        readonly(order.seg_starts),
         claims.height,
-        order.days.astype(np.int64),
-        lo,
-        hi,
-        ids["b"].to_numpy().astype(np.int64),
-        ids["e"].to_numpy().astype(np.int64),
-        ids["group_bit"].to_numpy().astype(np.int64),
-        cm,
+        readonly(order.days),
+        readonly(lo),
+        readonly(hi),
+        *(readonly(ids[c].cast(pl.Int64).to_numpy()) for c in ("b", "e", "group_bit")),
+        rows,
     )
 
 
@@ -200,38 +228,37 @@ def settle_batch(
     clock = _Clock(timings)
     comp = compiled(pack)
     n = claims.height
-    days = claims["setl_date"].cast(pl.Int32).to_numpy()
-    order = settlement_order(claims["psn_no"], days, claims["setl_id"])
+    days = readonly(claims["setl_date"].cast(pl.Int32).to_numpy())
+    # Two buffers serve every stage (fresh memory costs a page fault per page): the records and
+    # the sort's scratch, then the kernel's results and the same in input order, and last the
+    # result columns (which the returned frame keeps).
+    width = max(k.N_ROW, len(k.OUT_COLUMNS))
+    buf_a, buf_b = np.empty(n * width, dtype=np.int64), np.empty(n * width, dtype=np.int64)
+    rows = _input_rows(claims, days, comp, buf_a)
+    # The records are sorted whole: the kernel then reads them in order, without a gather.
+    order = settlement_order(claims["psn_no"], days, claims["setl_id"], rows, buf_b)
     perm = order.perm
     clock.lap("order")
-    cm = _claims_matrix(claims, perm)
-    _fill_masks(claims, identities, order, cm)
+    _fill_masks(claims, identities, order, rows)
     clock.lap("groups")
     acc = np.zeros((len(order.seg_starts), k.N_ACC), dtype=np.int64)
-    seg_year = order.years[order.seg_starts]
+    seg_year = order.seg_years
     seg_rows = perm[order.seg_starts]  # the input row of each person-year's first claim
     if initial:
         seg_psn = claims["psn_no"].gather(seg_rows)
         for s, (p, y) in enumerate(zip(seg_psn.to_list(), seg_year.tolist(), strict=True)):
             if (p, y) in initial:
                 acc[s] = initial[(p, y)].as_array()
-    args = (
-        _chunks(order.seg_starts, n),
-        order.seg_of,
-        comp.version_of(order.days),
-        cm,
-        *comp.kernel_tables(),
-        acc,
-    )
-    out = k.empty_out(n)
+    out = buf_b[: n * len(k.OUT_COLUMNS)].reshape(n, len(k.OUT_COLUMNS))
+    chunks = _chunks(order.seg_starts, n)
     clock.lap("accumulators")
-    k.settle_parallel(*args, out)
+    k.settle_sorted(chunks, readonly(order.seg_starts), rows, *comp.kernel_tables(), acc, out)
     clock.lap("kernel")
-    rows = cm  # the input rows are spent: reuse their memory for the results in input order
-    assert rows.shape == out.shape
-    k.scatter_rows(out, perm, rows)
-    cols = np.empty((rows.shape[1], n), dtype=np.int64)
-    k.rows_to_columns(rows, cols)
+    back = buf_a[: out.size].reshape(out.shape)  # the records are spent
+    k.scatter_rows(out, readonly(perm), back)
+    cols = buf_b[: out.size].reshape(out.shape[1], n)  # the results in order are spent
+    k.rows_to_columns(back, cols)
+    del buf_a, rows, back, order
     frame = _result_frame(claims, cols)
     clock.lap("assemble")
     return BatchResult(frame, acc, seg_rows, seg_year)

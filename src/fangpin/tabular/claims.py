@@ -66,12 +66,20 @@ def _rejects(bad: pl.DataFrame, key: str, file: str, reason: pl.Expr) -> pl.Data
 
 def _check_rows(df: pl.DataFrame, checks: dict[str, Check], key: str, file: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Parse every column; rows with any bad value become rejects with all their reasons."""
-    bad = df.select(any_bad(list(checks.values()))).to_series()
-    if not bad.any():  # the usual case: no row to copy out
-        return df.select("row", *(c.value.alias(n) for n, c in checks.items())), empty_rejects()
-    rejects = _rejects(df.filter(bad), key, file, join_reasons(list(checks.values())))
-    good = df.filter(~bad).select("row", *(c.value.alias(n) for n, c in checks.items()))
-    return good, rejects
+    values = [c.value.alias(n) for n, c in checks.items()]
+    if all(c.total for c in checks.values()):
+        # One pass computes the values and the verdict, sharing what they have in common.
+        out = df.lazy().select("row", *values, any_bad(list(checks.values())).alias("_bad")).collect()
+        bad = out["_bad"]
+        if not bad.any():  # the usual case: no row to copy out
+            return out.drop("_bad"), empty_rejects()
+        good = out.filter(~bad).drop("_bad")
+    else:
+        bad = df.select(any_bad(list(checks.values()))).to_series()
+        if not bad.any():
+            return df.select("row", *values), empty_rejects()
+        good = df.filter(~bad).select("row", *values)
+    return good, _rejects(df.filter(bad), key, file, join_reasons(list(checks.values())))
 
 
 def _duplicates(ids: pl.Series) -> pl.Series:

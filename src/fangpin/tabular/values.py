@@ -18,6 +18,7 @@ class Check(NamedTuple):
     value: pl.Expr
     bad: pl.Expr
     reason: pl.Expr
+    total: bool = True  # `value` can be evaluated on every row, bad ones too, without an error
 
 
 def _quote(col: pl.Expr) -> pl.Expr:
@@ -35,7 +36,7 @@ def amount_fen(df: pl.DataFrame, name: str) -> Check:
     if dtype == pl.String:
         s = col.str.strip_chars().str.replace_all(",", "", literal=True)
         ok = s.str.contains(_YUAN)
-        whole = s.str.extract(r"^-?(\d+)", 1).cast(pl.Int64)
+        whole = s.str.extract(r"^-?(\d+)", 1).cast(pl.Int64, strict=False)  # null on bad rows only
         frac = s.str.extract(r"\.(\d{1,2})$", 1).str.pad_end(2, "0").cast(pl.Int64).fill_null(0)
         sign = pl.when(s.str.starts_with("-")).then(-1).otherwise(1)
         fen = pl.when(ok).then(sign * (whole * 100 + frac))
@@ -46,6 +47,13 @@ def amount_fen(df: pl.DataFrame, name: str) -> Check:
             .when(s.str.contains(r"^-?\d+\.\d{3,}$"))
             .then(pl.concat_str(pl.lit(f"{name}: more than 2 decimals "), _quote(col)))
             .otherwise(pl.concat_str(pl.lit(f"{name}: not a number "), _quote(col)))
+        )
+    elif isinstance(dtype, pl.Decimal) and dtype.scale == 2:
+        # Two decimals by its type (Parquet from a machine): the unscaled integer is the fen.
+        fen = col.to_physical().cast(pl.Int64, strict=False)
+        unparsed = fen.is_null()
+        why = pl.when(col.is_null()).then(pl.lit(f"{name}: missing")).otherwise(
+            pl.concat_str(pl.lit(f"{name}: amount out of range "), _quote(col))
         )
     elif isinstance(dtype, pl.Decimal):
         exact = col.cast(pl.Decimal(38, 2))
@@ -75,7 +83,9 @@ def amount_fen(df: pl.DataFrame, name: str) -> Check:
     reason = pl.when(unparsed).then(why).when(negative).then(
         pl.concat_str(pl.lit(f"{name}: negative amount "), _quote(col))
     )
-    return Check(fen, bad, reason)
+    # Casting a float or a decimal of other scale may fail on a row that is bad anyway.
+    total = dtype == pl.String or dtype.is_integer() or (isinstance(dtype, pl.Decimal) and dtype.scale == 2)
+    return Check(fen, bad, reason, total)
 
 
 def date_value(df: pl.DataFrame, name: str, *, required: bool = True) -> Check:

@@ -46,6 +46,18 @@ def available() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _cursor():
+    """A cursor binding parameters on the server, wrapped as Django wraps its own (so query
+    logging and capture see it). The site's cursors bind on the client, which re-parses these
+    long statements on every call; bound on the server, psycopg prepares each statement once a
+    connection has run it a few times, and PostgreSQL plans it once."""
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(psycopg.Cursor(connection.connection))
+
+
 @dataclass
 class Read:
     """What the read statement found: the ledger person (None when unknown), the key of their
@@ -75,7 +87,7 @@ def _read_sql() -> str:
 
 
 def read(psn_no: str, year: int) -> Read:
-    with connection.cursor() as cur:
+    with _cursor() as cur:
         cur.execute(_read_sql(), [psn_no, psn_no, psn_no, year])
         rows = cur.fetchall()
     first = rows[0]
@@ -160,7 +172,7 @@ def write(
     params += _values(claim)
     params += _values(s, skip=("claim_id",))
     params += sums.claim_delta(claim, s.amounts())
-    with connection.cursor() as cur:
+    with _cursor() as cur:
         cur.execute(_write_sql(before is None), params)
         row = cur.fetchone()
     if row is None:

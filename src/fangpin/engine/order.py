@@ -220,7 +220,8 @@ def _separate_people(records: np.ndarray, flags: np.ndarray, top_shift: int) -> 
     records[pos] = records[sub["p"].to_numpy()]
 
 
-@nb.njit(cache=True)
+# Compiled on import (it runs only when people clash, which a warm-up rarely shows).
+@nb.njit("int64[::1](int8[::1])", cache=True)
 def _clash_runs(flags):
     """Positions of the runs of one top value holding more than one person."""
     n = len(flags)

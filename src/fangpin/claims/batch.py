@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,14 +25,18 @@ from django.utils import timezone
 
 from fangpin.claims import sums
 from fangpin.claims.bulk import (
-    insert_claims,
-    insert_settlements,
-    json_text,
-    lock_person_years,
-    read_claims,
-    store_person_years,
+    count_unsettled,
+    insert_claim_frame,
+    insert_frame,
+    json_int_lists,
+    lock_years,
+    person_identities,
+    read_unsettled,
+    stamp,
+    store_years,
+    unsettled_keys,
 )
-from fangpin.claims.ledger import contributions, engine_claims, identity_frame
+from fangpin.claims.ledger import contributions, engine_claims, identity_table
 from fangpin.claims.models import (
     CLAIM_AMOUNTS,
     RESULT_FIELDS,
@@ -44,8 +49,7 @@ from fangpin.claims.models import (
 from fangpin.engine import kernel as k
 from fangpin.engine.settle import Accumulators, group_masks, settle_batch
 from fangpin.people.bulk import select_in
-from fangpin.people.models import Identity, Person
-from fangpin.policy.groups import GROUP_BIT
+from fangpin.people.models import Person
 from fangpin.policy.registry import Pack
 from fangpin.tabular.claims import validate_claims
 from fangpin.tabular.io import TableError, first_data_row, read_table, table_format
@@ -54,7 +58,7 @@ from fangpin.warnings.bulk import copy_rows
 
 # A file of claims settled elsewhere carries every result field of the ledger.
 PAID_COLUMNS = RESULT_FIELDS
-CHUNK = 5_000  # person-years per transaction
+CHUNK = 200_000  # person-years per transaction: a county's month fits in one
 IN_CHUNK = 5_000  # values per IN (...) query
 
 
@@ -208,13 +212,11 @@ def _new_claims(
         pl.lit(Claim.Source.IMPORT.value).alias("source"),
         pl.lit(ci.pk, pl.Int64).alias("claim_import"),
         pl.lit(pack.id).alias("pack_id"),
-        pl.lit(timezone.now()).alias("received_at"),
+        pl.lit(stamp(timezone.now())).alias("received_at"),
     )
-    if frame.height == 0:
-        return frame.select(pl.lit(0, pl.Int64).alias("id"), "*").rename({"person": "person_id"})
-    id_of = insert_claims(frame, _INSERTED)
+    ids = insert_claim_frame(frame)
     return frame.select(
-        pl.Series("id", [id_of[s] for s in frame["setl_id"].to_list()], dtype=pl.Int64),
+        ids.alias("id"),
         "setl_id",
         "person_key",
         pl.col("person").alias("person_id"),
@@ -233,26 +235,33 @@ def _record_paid(pack: Pack, table: pl.DataFrame, new: pl.DataFrame) -> None:
     paid = table.select("id", "setl_id", "person_key", "setl_date").join(
         new.select("setl_id", *PAID_COLUMNS), on="setl_id", how="left", maintain_order="left"
     )
-    contrib = contributions(pack, table, paid)
-    years = table["setl_date"].dt.year().to_numpy()
-    keys = np.asarray(table["person_key"].to_list(), dtype=object)
-    for year in sorted(set(years.tolist())):
-        sel = np.flatnonzero(years == year)
-        locked = lock_person_years(keys[sel].tolist(), year)
-        totals = {key: values.copy() for key, (_pk, values) in locked.items()}
-        for i in sel:
-            totals[keys[i]] += contrib[i]
-        store_person_years([(locked[key][0], totals[key]) for key in sorted(totals)])
-    sums.add_settled(table, paid)
-    now = timezone.now()
-    reason = "外部已结算,按导入金额记账"
-    insert_settlements(
-        (
-            cid, Settlement.Kind.SETTLE.value, Settlement.Source.EXTERNAL.value,
-            *(int(a) for a in amounts), "", 0, "[]", None, pack.id, reason, now,
+    contrib = pl.DataFrame(
+        contributions(pack, table, paid), schema=list(k.ACC_NAMES), orient="row"
+    ).with_columns(table["person_key"], table["setl_date"].dt.year().alias("year"))
+    for year in sorted(contrib["year"].unique().to_list()):
+        added = contrib.filter(pl.col("year") == year).drop("year").group_by("person_key").sum()
+        locked = lock_years(added["person_key"].to_list(), year)
+        totals = locked.join(added, on="person_key", how="inner", suffix="_add").select(
+            "id", *(pl.col(n) + pl.col(f"{n}_add") for n in k.ACC_NAMES)
         )
-        for cid, *amounts in paid.select("id", *RESULT_FIELDS).iter_rows()
-    )  # fmt: skip
+        store_years(totals)
+    sums.add_settled(table, paid)
+    insert_frame(
+        Settlement,
+        paid.select(
+            pl.col("id").alias("claim"),
+            pl.lit(Settlement.Kind.SETTLE.value).alias("kind"),
+            pl.lit(Settlement.Source.EXTERNAL.value).alias("source"),
+            *(pl.col(f).cast(pl.Int64) for f in RESULT_FIELDS),
+            pl.lit("").alias("group"),
+            pl.lit(0, pl.Int64).alias("group_mask"),
+            pl.lit("[]").alias("identities"),
+            pl.lit(None, pl.String).alias("acc_before"),
+            pl.lit(pack.id).alias("pack_id"),
+            pl.lit("外部已结算,按导入金额记账").alias("reason"),
+            pl.lit(stamp(timezone.now())).alias("created_at"),
+        ),
+    )
 
 
 @dataclass
@@ -264,86 +273,83 @@ class MonthSummary:
 
 
 def settle_month(pack: Pack, year: int, month: int) -> MonthSummary:
-    """Settle the month's claims that have no settlement yet; see the module docstring."""
+    """Settle the month's claims that have no settlement yet; see the module docstring.
+
+    A month of a county goes through the engine at once, in one transaction (CHUNK person-years
+    at most: beyond that, in parts of CHUNK). The person-years are locked first; the claims are
+    read under the locks (a concurrent run may have settled some meanwhile)."""
     start = dt.date(year, month, 1)
     end = dt.date(year, month, calendar.monthrange(year, month)[1])
-    unsettled = Claim.objects.filter(settlements__isnull=True)
     summary = MonthSummary(
-        earlier_unsettled=unsettled.filter(
-            setl_date__gte=dt.date(year, 1, 1), setl_date__lt=start
-        ).count()
+        earlier_unsettled=count_unsettled(dt.date(year, 1, 1), start - dt.timedelta(days=1))
+        if month > 1
+        else 0
     )
-    keys = sorted(
-        set(unsettled.filter(setl_date__range=(start, end)).values_list("person_key", flat=True))
-    )
+    keys = unsettled_keys(start, end)
+    whole = len(keys) <= CHUNK
     for part in _chunks(keys, CHUNK):
         with transaction.atomic():
-            locked = lock_person_years(part, year)
-            # Read again under the locks: a concurrent run may have settled some meanwhile.
-            table = read_claims(
-                Claim.objects.filter(
-                    person_key__in=part, setl_date__range=(start, end), settlements__isnull=True
-                ).order_by("id")
-            )
+            locked = lock_years(part, year)
+            table = read_unsettled(start, end, None if whole else part)
+            # Claims of people who were not locked (filed meanwhile) wait for the next run.
+            table = table.filter(pl.col("person_key").is_in(locked["person_key"].implode()))
             if table.height:
                 _settle_chunk(pack, year, table, locked, summary)
     return summary
 
 
 def _settle_chunk(
-    pack: Pack,
-    year: int,
-    table: pl.DataFrame,
-    locked: dict[str, tuple[int, np.ndarray]],
-    summary: MonthSummary,
+    pack: Pack, year: int, table: pl.DataFrame, locked: pl.DataFrame, summary: MonthSummary
 ) -> None:
+    """Settle the claims (`table`: CLAIM_COLUMNS) from the locked person-years' accumulators."""
     frame = engine_claims(table)
-    key_of = dict(table.select("person_id", "person_key").drop_nulls("person_id").iter_rows())
-    ident_rows = [
-        (key_of[pid], name, group, begin, end)
-        for pid, name, group, begin, end in Identity.objects.filter(
-            person_id__in=list(key_of)
-        ).values_list("person_id", "name", "group", "begin", "end")
-    ]
-    idents = identity_frame(ident_rows)
-    initial = {(key, year): Accumulators.from_array(v) for key, (_pk, v) in locked.items()}
+    people = person_identities(table)
+    idents = identity_table(people)
+    start = locked.filter(pl.any_horizontal(pl.col(n) != 0 for n in k.ACC_NAMES))
+    values = start.select(k.ACC_NAMES).to_numpy().astype(np.int64)
+    initial = {
+        (key, year): Accumulators.from_array(values[i])
+        for i, key in enumerate(start["person_key"].to_list())
+    }
     result = settle_batch(pack, frame, idents, initial=initial)
     masks = group_masks(frame, idents)
     settled = result.claims
-    before, final = _running(pack, table, settled, {key: v for key, (_pk, v) in locked.items()})
-    acc = result.accumulators
-    for key, *values in acc.select("psn_no", *k.ACC_NAMES).iter_rows():
-        if not np.array_equal(final[key], values):
-            raise AssertionError(f"accumulators of {key} disagree with the claims' sum")
-    names = _identity_names(ident_rows)
-    keys, dates = table["person_key"].to_list(), table["setl_date"].to_list()
-    now = timezone.now()
-    insert_settlements(
-        (
-            cid, Settlement.Kind.SETTLE.value, Settlement.Source.BATCH.value, *amounts,
-            group or "", int(masks[i]), json_text(names(keys[i], dates[i])),
-            json_text(before[i].tolist()), pack.id, "", now,
-        )
-        for i, (cid, group, *amounts) in enumerate(
-            settled.select(
-                table["id"], pl.col("group").cast(pl.String), *RESULT_FIELDS
-            ).iter_rows()
-        )
-    )  # fmt: skip
+    before, final = _running(pack, table, settled, locked)
+    _check_final(result.accumulators, final)
+    now = stamp(timezone.now())
+    insert_frame(
+        Settlement,
+        settled.select(
+            table["id"].alias("claim"),
+            pl.lit(Settlement.Kind.SETTLE.value).alias("kind"),
+            pl.lit(Settlement.Source.BATCH.value).alias("source"),
+            *RESULT_FIELDS,
+            pl.col("group").cast(pl.String).fill_null("").alias("group"),
+            pl.Series("group_mask", masks, dtype=pl.Int64),
+            _identity_json(table, idents),
+            pl.DataFrame(before, schema=list(k.ACC_NAMES), orient="row")
+            .select(json_int_lists(k.ACC_NAMES).alias("acc_before"))
+            .to_series(),
+            pl.lit(pack.id).alias("pack_id"),
+            pl.lit("").alias("reason"),
+            pl.lit(now).alias("created_at"),
+        ),
+    )
     sums.add_settled(table, settled)
-    # One statement for the chunk (store_acc would save each person-year on its own).
-    store_person_years([(locked[key][0], final[key]) for key in acc["psn_no"].to_list()])
+    # One statement for every person-year (store_acc would save each on its own).
+    store_years(final.join(locked.select("person_key", "id"), on="person_key", how="left"))
     summary.fund += int(settled["fund_pay_sumamt"].sum())
     summary.claims += table.height
-    summary.person_years += acc.height
+    summary.person_years += final.height
 
 
 def _running(
-    pack: Pack, table: pl.DataFrame, settled: pl.DataFrame, initial: dict[str, np.ndarray]
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    pack: Pack, table: pl.DataFrame, settled: pl.DataFrame, initial: pl.DataFrame
+) -> tuple[np.ndarray, pl.DataFrame]:
     """Each claim's accumulators before it (for its bill) and each person-year's after its last
-    claim: the running sum of the claims' contributions in the engine's settlement order
-    (setl_date, setl_id) from the stored accumulators."""
+    claim (person_key, ACC_NAMES): the running sum of the claims' contributions in the engine's
+    settlement order (setl_date, setl_id) from the stored accumulators (`initial`: person_key,
+    ACC_NAMES; a person-year missing there starts from zero)."""
     contrib = contributions(pack, table, settled)
     order = (
         table.select("person_key", "setl_date", "setl_id")
@@ -351,36 +357,69 @@ def _running(
         .sort("person_key", "setl_date", "setl_id")
     )
     perm = order["i"].to_numpy().astype(np.int64)
-    keys = order["person_key"].to_list()
     c = contrib[perm]
     excl = np.cumsum(c, axis=0) - c  # the sum of every earlier row, all keys together
-    first = np.ones(len(keys), dtype=bool)
-    first[1:] = [a != b for a, b in zip(keys[1:], keys[:-1], strict=True)]
-    seg = np.maximum.accumulate(np.where(first, np.arange(len(keys)), 0))
-    base = np.stack([initial.get(key, np.zeros(k.N_ACC, np.int64)) for key in keys]) if keys else c
+    key = order["person_key"]
+    first = (key != key.shift(1)).fill_null(True).to_numpy()
+    seg = np.maximum.accumulate(np.where(first, np.arange(len(first)), 0))
+    base = (
+        order.select("person_key")
+        .join(initial.select("person_key", *k.ACC_NAMES), on="person_key", how="left")
+        .select(pl.col(n).fill_null(0) for n in k.ACC_NAMES)
+        .to_numpy()
+        .astype(np.int64)
+        .reshape(len(first), k.N_ACC)
+    )
     before_sorted = base + excl - excl[seg]
     before = np.empty_like(before_sorted)
     before[perm] = before_sorted
     last = np.flatnonzero(np.append(first[1:], True))
-    final = {keys[i]: before_sorted[i] + c[i] for i in last}
+    after = before_sorted[last] + c[last]
+    final = pl.DataFrame(after, schema=list(k.ACC_NAMES), orient="row").select(
+        key.gather(last).alias("person_key"), pl.all()
+    )
     return before, final
 
 
-def _identity_names(rows: list[tuple]):
-    by_key: dict[str, list[tuple]] = {}
-    for r in rows:
-        by_key.setdefault(r[0], []).append(r)
+def _check_final(acc: pl.DataFrame, final: pl.DataFrame) -> None:
+    """The engine's accumulators must equal the running sums' (one row a person-year)."""
+    engine = acc.rename({"psn_no": "person_key"}).select("person_key", *k.ACC_NAMES)
+    both = final.join(engine, on="person_key", how="full", suffix="_engine", coalesce=True)
+    differ = both.filter(
+        pl.any_horizontal(pl.col(n).ne_missing(pl.col(f"{n}_engine")) for n in k.ACC_NAMES)
+    )
+    if differ.height:
+        key = differ["person_key"][0]
+        raise AssertionError(f"accumulators of {key} disagree with the claims' sum")
 
-    def names(key: str, date: dt.date) -> list[str]:
-        return sorted(
-            {
-                n
-                for _k, n, g, b, e in by_key.get(key, ())
-                if g in GROUP_BIT and b <= date and (e is None or date <= e)
-            }
+
+def _identity_json(table: pl.DataFrame, idents: pl.DataFrame) -> pl.Series:
+    """Per claim, the names of the identities active on its date (sorted, as JSON text): what
+    the settlement's `identities` holds."""
+    n = table.height
+    active = (
+        table.select(pl.int_range(n, dtype=pl.UInt32).alias("_i"), "person_key", "setl_date")
+        .join(
+            idents.select(
+                pl.col("psn_no").alias("person_key"), "psn_idet_type", "begndate", "enddate"
+            ),
+            on="person_key",
+            how="inner",
         )
-
-    return names
+        .filter(
+            (pl.col("begndate") <= pl.col("setl_date"))
+            & (pl.col("enddate").is_null() | (pl.col("setl_date") <= pl.col("enddate")))
+        )
+        .group_by("_i")
+        .agg(pl.col("psn_idet_type").unique().sort().str.join("\x1f").alias("names"))
+    )
+    texts = {
+        joined: json.dumps(joined.split("\x1f")) for joined in active["names"].unique().to_list()
+    }
+    out = np.full(n, "[]", dtype=object)
+    if active.height:
+        out[active["_i"].to_numpy()] = [texts[j] for j in active["names"].to_list()]
+    return pl.Series("identities", out.tolist(), dtype=pl.String)
 
 
 __all__ = ["ImportOutcome", "MonthSummary", "import_claims", "settle_month"]

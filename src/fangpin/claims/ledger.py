@@ -98,6 +98,21 @@ def identity_frame(rows: Iterable[tuple[str, str, str, dt.date, dt.date | None]]
     return pl.DataFrame(cols, schema=IDENTITY_SCHEMA)
 
 
+def identity_table(rows: pl.DataFrame) -> pl.DataFrame:
+    """Identities as a frame (person_key, name, group, begin, end) as the engine's identities
+    frame: what `identity_frame` builds row by row, built in columns (unknown groups left out)."""
+    bit = pl.col("group").replace_strict(GROUP_BIT, default=None, return_dtype=pl.Int64)
+    known = rows.with_columns(bit.alias("group_bit")).drop_nulls("group_bit")
+    return known.select(
+        pl.int_range(known.height, dtype=pl.UInt32).alias("row"),
+        pl.col("person_key").alias("psn_no"),
+        pl.col("name").alias("psn_idet_type"),
+        "group_bit",
+        pl.col("begin").alias("begndate"),
+        pl.col("end").alias("enddate"),
+    ).cast(IDENTITY_SCHEMA)
+
+
 def active_identities(
     rows: Iterable[tuple[str, str, str, dt.date, dt.date | None]], date: dt.date
 ) -> tuple[int, list[str]]:

@@ -20,16 +20,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-from django.db import transaction
-from django.db.models import Q, Sum
+from django.db import connection, transaction
 from django.utils import timezone
 
 from fangpin.claims import sums
-from fangpin.claims.bulk import CLAIM_COLUMNS, claims_table, lock_person_years, store_person_years
-from fangpin.claims.ledger import engine_claims, identity_frame
+from fangpin.claims.bulk import (
+    CLAIM_COLUMNS,
+    adjustment_sums,
+    lock_years,
+    person_identities,
+    read_valid,
+    read_years,
+    store_years,
+)
+from fangpin.claims.ledger import engine_claims, identity_table
 from fangpin.claims.models import (
     RESULT_FIELDS,
-    Accumulator,
     Adjustment,
     Claim,
     Notice,
@@ -44,7 +50,7 @@ from fangpin.people.models import Identity, Person
 from fangpin.policy.registry import Pack
 from fangpin.warnings.bulk import copy_rows
 
-CHUNK = 5_000  # person-years per transaction: bounded locks and memory for a county's year
+CHUNK = 200_000  # person-years per transaction: a county's year in one, bounded beyond
 
 
 @dataclass
@@ -57,30 +63,31 @@ class RunSummary:
 def affected_keys(year: int) -> list[str]:
     """Person keys whose year may change: someone with an identity overlapping the year, or a
     claim settled with a group (the identity may since have been withdrawn)."""
-    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    # One identity must overlap the year: its own begin and its own end (two chained filters on
-    # the relation would join the identities twice, pairing one identity's begin with another's
-    # end, and multiply the rows the database has to look through).
-    overlapping = Identity.objects.filter(
-        Q(end__isnull=True) | Q(end__gte=start), begin__lte=end
-    ).values("person_id")
-    by_person = set(
-        Claim.objects.filter(setl_date__year=year, person_id__in=overlapping).values_list(
-            "person_key", flat=True
-        )
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    qn = connection.ops.quote_name
+    claim, settlement, identity = (qn(m._meta.db_table) for m in (Claim, Settlement, Identity))
+    # One identity must overlap the year: its own begin and its own end.
+    sql = (
+        f"SELECT c.person_key FROM {claim} c WHERE c.setl_date >= %s AND c.setl_date <= %s "
+        f"AND c.person_id IN (SELECT i.person_id FROM {identity} i WHERE i.{qn('begin')} <= %s "
+        f"AND (i.{qn('end')} IS NULL OR i.{qn('end')} >= %s)) "
+        f"UNION SELECT c.person_key FROM {settlement} s JOIN {claim} c ON c.id = s.claim_id "
+        f"WHERE s.kind = %s AND s.{qn('group')} <> '' AND c.setl_date >= %s "
+        f"AND c.setl_date <= %s AND NOT EXISTS "
+        f"(SELECT 1 FROM {settlement} x WHERE x.cancels_id = s.id)"
     )
-    grouped = set(
-        Settlement.objects.filter(
-            kind=Settlement.Kind.SETTLE, cancelled_by__isnull=True, claim__setl_date__year=year
-        )
-        .exclude(group="")
-        .values_list("claim__person_key", flat=True)
-    )
-    return sorted(by_person | grouped)
+    params = [first, last, last, first, Settlement.Kind.SETTLE.value, first, last]
+    if connection.vendor != "postgresql":
+        params = [connection.ops.adapt_datefield_value(p) if isinstance(p, dt.date) else p
+                  for p in params]  # fmt: skip
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return sorted(r[0] for r in cur.fetchall())
 
 
 def missed_benefits(pack: Pack, year: int, keys: list[str] | None = None) -> RunSummary:
-    """The `fangpin missed-benefits` run: every affected person-year of `year`, in chunks."""
+    """The `fangpin missed-benefits` run: every affected person-year of `year`, CHUNK at a time
+    (a county's year in one transaction)."""
     keys = affected_keys(year) if keys is None else sorted(keys)
     run = ResettleRun.objects.create(kind=ResettleRun.Kind.MISSED, year=year, pack_id=pack.id)
     summary = RunSummary(run)
@@ -108,28 +115,15 @@ def resettle_person_years(
     summary = RunSummary(run)
     if not keys:
         return summary
-    acc_rows = lock_person_years(keys, year) if not locked else _unlocked(keys, year)
-    valid = Settlement.objects.filter(
-        kind=Settlement.Kind.SETTLE,
-        cancelled_by__isnull=True,
-        claim__person_key__in=keys,
-        claim__setl_date__year=year,
-    ).order_by("id")
-    rows = list(valid.values_list("id", *RESULT_FIELDS, *(f"claim__{c}" for c in CLAIM_COLUMNS)))
-    if not rows:
+    acc_rows = read_years(keys, year) if locked else lock_years(keys, year)
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    valid = read_valid(keys, first, last)
+    if valid.height == 0:
         return summary
-    width = 1 + len(RESULT_FIELDS)
-    table = claims_table([r[width:] for r in rows])
-    sids = np.array([r[0] for r in rows], dtype=np.int64)
-    current = np.array([r[1:width] for r in rows], dtype=np.int64)
-    current += _adjustments(keys, year, sids)
-    key_of = dict(table.select("person_id", "person_key").drop_nulls("person_id").iter_rows())
-    idents = identity_frame(
-        (key_of[pid], name, group, begin, end)
-        for pid, name, group, begin, end in Identity.objects.filter(
-            person_id__in=list(key_of)
-        ).values_list("person_id", "name", "group", "begin", "end")
-    )
+    table = valid.select(CLAIM_COLUMNS)
+    sids = valid["sid"].to_numpy().astype(np.int64)
+    current = _current(valid, adjustment_sums(keys, first, last))
+    idents = identity_table(person_identities(table))
     result = settle_batch(pack, engine_claims(table), idents)
     new = result.claims.select(RESULT_FIELDS).to_numpy().astype(np.int64)
     diff = new - current
@@ -155,15 +149,9 @@ def resettle_person_years(
     )
     person_of = dict(zip(person_keys, table["person_id"].to_list(), strict=True))
     _notices(pack, year, run, due, person_of, summary)
-    store_person_years(
-        [
-            (acc_rows[key][0], values)
-            for key, *values in result.accumulators.select("psn_no", *k.ACC_NAMES).iter_rows()
-            if key in acc_rows
-        ]
-    )
+    _store_changed(acc_rows, result.accumulators)
     run.person_years += len(person_of)
-    run.claims += len(rows)
+    run.claims += valid.height
     run.adjustments += len(changed)
     run.notices += len(summary.notices)
     run.due_total += sum(v for v in due.values() if v > 0)
@@ -172,29 +160,26 @@ def resettle_person_years(
     return summary
 
 
-def _unlocked(keys: list[str], year: int) -> dict[str, tuple[int, np.ndarray]]:
-    """The accumulator rows of person-years the caller has locked already."""
-    rows = Accumulator.objects.filter(person_key__in=keys, year=year).values_list(
-        "person_key", "id", *k.ACC_NAMES
+def _current(valid: pl.DataFrame, adjusted: pl.DataFrame) -> np.ndarray:
+    """Each valid settlement's current amounts (RESULT_FIELDS): its own plus its adjustments."""
+    both = valid.select("sid", *RESULT_FIELDS).join(
+        adjusted, on="sid", how="left", suffix="_adj", maintain_order="left"
     )
-    return {key: (pk, np.array(values, dtype=np.int64)) for key, pk, *values in rows}
+    return (
+        both.select(pl.col(f) + pl.col(f"{f}_adj").fill_null(0) for f in RESULT_FIELDS)
+        .to_numpy()
+        .astype(np.int64)
+        .reshape(valid.height, len(RESULT_FIELDS))
+    )
 
 
-def _adjustments(keys: list[str], year: int, sids: np.ndarray) -> np.ndarray:
-    """Σ earlier adjustments of each settlement in `sids` (one row of RESULT_FIELDS each)."""
-    out = np.zeros((len(sids), len(RESULT_FIELDS)), dtype=np.int64)
-    sums = (
-        Adjustment.objects.filter(claim__person_key__in=keys, claim__setl_date__year=year)
-        .values("settlement_id")
-        .annotate(**{f"s_{f}": Sum(f) for f in RESULT_FIELDS})
-        .values_list("settlement_id", *(f"s_{f}" for f in RESULT_FIELDS))
-    )
-    at = {int(s): i for i, s in enumerate(sids.tolist())}
-    for sid, *values in sums:
-        i = at.get(sid)
-        if i is not None:
-            out[i] = values
-    return out
+def _store_changed(stored: pl.DataFrame, accumulators: pl.DataFrame) -> None:
+    """Set the person-years' accumulators to the re-settled year's where they differ (a row not
+    stored is left alone)."""
+    new = accumulators.select(pl.col("psn_no").alias("person_key"), *k.ACC_NAMES)
+    both = stored.join(new, on="person_key", how="inner", suffix="_new")
+    differ = both.filter(pl.any_horizontal(pl.col(n) != pl.col(f"{n}_new") for n in k.ACC_NAMES))
+    store_years(differ.select("id", *(pl.col(f"{n}_new").alias(n) for n in k.ACC_NAMES)))
 
 
 def _notices(

@@ -159,17 +159,33 @@ def update_columns(
                 [list(col) for col in zip(*rows, strict=True)],
             )
         else:
+            # One prepared UPDATE run by executemany (measured as fast as an UPDATE … FROM a
+            # temporary table here); dates and timestamps repeat, so each is adapted once.
             sets = ", ".join(f"{qn(c)} = %s" for c in columns) + bumps
-            adapt = [_adapter(meta.get_field(f)) for f in fields]
+            cols = [list(col) for col in zip(*rows, strict=True)]
+            for i, f in enumerate(fields, start=1):
+                adapt = _adapter(meta.get_field(f))
+                if adapt is not None:
+                    cols[i] = _adapted(cols[i], adapt)
             cur.executemany(
                 f"UPDATE {table} SET {sets} WHERE {qn('id')} = %s",
-                [
-                    [a(v) if a and v is not None else v for a, v in zip(adapt, r[1:], strict=True)]
-                    + [r[0]]
-                    for r in rows
-                ],
+                list(zip(*cols[1:], cols[0], strict=True)),
             )
     return len(rows)
+
+
+def _adapted(values: list, adapt) -> list:
+    """The values as the database takes them, each distinct one adapted once (None stays)."""
+    memo: dict = {}
+    out = []
+    for v in values:
+        if v is not None:
+            got = memo.get(v)
+            if got is None:
+                got = memo[v] = adapt(v)
+            v = got
+        out.append(v)
+    return out
 
 
 def _pg_type(field: models.Field) -> str:

@@ -1,13 +1,16 @@
 """Online settlement throughput and latency over HTTP, on a throw-away PostgreSQL.
 
-    python bench/online.py [--seconds 20] [--clients 6] [--workers 5] [--people 2000]
+    python bench/online.py [--seconds 20] [--clients 6] [--workers 5] [--threads 1] [--people 2000]
 
 Starts PostgreSQL (tests/pgserver.py), migrates, adds an institution with a key and people with
 identities, runs the app under gunicorn (the `bench` extra; Django's threaded server when it is
-missing), warms every worker, then drives POST /api/v1/settlements from client processes for
-the given time — each claim a new setl_id, spread over the people so settlements of one person
-meet now and then on its lock. Prints settlements/s with p50/p99 latency, and as peers the same
-server answering GET /healthz, and `settle_claim` in this process alone (the engine's share).
+missing) with sync workers, or gthread workers of `--threads` threads that keep connections
+alive, warms every worker, then drives POST /api/v1/settlements from client processes for the
+given time — each claim a new setl_id, spread over the people so settlements of one person meet
+now and then (the two-statement path then falls back to the person-year's lock). Each client
+keeps its connection open as a hospital system would, reconnecting when the server closes it.
+Prints settlements/s with p50/p99 latency, and as peers the same server answering GET /healthz,
+and `settle_one` in this process alone (the engine's share).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from fangpin.claims import sums
@@ -32,6 +32,7 @@ from fangpin.claims.bulk import (
     lock_years,
     person_identities,
     read_unsettled,
+    roomy_cache,
     stamp,
     store_years,
     unsettled_keys,
@@ -132,6 +133,7 @@ def import_claims(
 ) -> ImportOutcome:
     """Import a claims file (see the module docstring). Raises TableError for an unusable file."""
     path = Path(path)
+    roomy_cache()
     sha = _sha256(path)
     earlier = ClaimImport.objects.filter(sha256=sha).first()
     if earlier is not None:
@@ -276,8 +278,10 @@ def settle_month(pack: Pack, year: int, month: int) -> MonthSummary:
     """Settle the month's claims that have no settlement yet; see the module docstring.
 
     A month of a county goes through the engine at once, in one transaction (CHUNK person-years
-    at most: beyond that, in parts of CHUNK). The person-years are locked first; the claims are
-    read under the locks (a concurrent run may have settled some meanwhile)."""
+    at most: beyond that, in parts of CHUNK). On PostgreSQL the person-years are locked first
+    and the claims read under the locks (a concurrent run may have settled some meanwhile); on
+    SQLite the transaction holds the database's write lock from its start, so nothing can
+    change between reading the month's claims and settling them, and one read serves."""
     start = dt.date(year, month, 1)
     end = dt.date(year, month, calendar.monthrange(year, month)[1])
     summary = MonthSummary(
@@ -285,17 +289,31 @@ def settle_month(pack: Pack, year: int, month: int) -> MonthSummary:
         if month > 1
         else 0
     )
+    roomy_cache()
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            table = read_unsettled(start, end)
+            for part in _chunks(sorted(set(table["person_key"].to_list())), CHUNK):
+                _settle_part(pack, year, table, lock_years(part, year), summary)
+        return summary
     keys = unsettled_keys(start, end)
     whole = len(keys) <= CHUNK
     for part in _chunks(keys, CHUNK):
         with transaction.atomic():
             locked = lock_years(part, year)
             table = read_unsettled(start, end, None if whole else part)
-            # Claims of people who were not locked (filed meanwhile) wait for the next run.
-            table = table.filter(pl.col("person_key").is_in(locked["person_key"].implode()))
-            if table.height:
-                _settle_chunk(pack, year, table, locked, summary)
+            _settle_part(pack, year, table, locked, summary)
     return summary
+
+
+def _settle_part(
+    pack: Pack, year: int, table: pl.DataFrame, locked: pl.DataFrame, summary: MonthSummary
+) -> None:
+    """Settle the claims of the locked person-years; claims of anyone else (filed after the
+    person-years were chosen) wait for the next run."""
+    table = table.filter(pl.col("person_key").is_in(locked["person_key"].implode()))
+    if table.height:
+        _settle_chunk(pack, year, table, locked, summary)
 
 
 def _settle_chunk(

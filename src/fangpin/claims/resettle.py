@@ -31,6 +31,7 @@ from fangpin.claims.bulk import (
     person_identities,
     read_valid,
     read_years,
+    roomy_cache,
     store_years,
 )
 from fangpin.claims.ledger import engine_claims, identity_table
@@ -88,6 +89,7 @@ def affected_keys(year: int) -> list[str]:
 def missed_benefits(pack: Pack, year: int, keys: list[str] | None = None) -> RunSummary:
     """The `fangpin missed-benefits` run: every affected person-year of `year`, CHUNK at a time
     (a county's year in one transaction)."""
+    roomy_cache()
     keys = affected_keys(year) if keys is None else sorted(keys)
     run = ResettleRun.objects.create(kind=ResettleRun.Kind.MISSED, year=year, pack_id=pack.id)
     summary = RunSummary(run)

@@ -88,3 +88,14 @@ def test_empty_and_blank_values_are_reported_as_missing():
     reason = v.rejects["reason"][0]
     for field in ("setl_id", "psn_no", "setl_date", "med_type", "hosp_lv", "medfee_sumamt"):
         assert f"{field}: missing" in reason
+
+
+def test_a_parquet_claims_file_that_is_not_parquet_or_lacks_a_column_names_the_file(tmp_path):
+    junk = tmp_path / "junk.parquet"
+    junk.write_bytes(b"setl_id,psn_no\nS1,P1\n")
+    with pytest.raises(TableError, match="junk.parquet: cannot be read"):
+        read_claims(junk)
+    short = tmp_path / "short.parquet"
+    pl.DataFrame({"setl_id": ["S1"], "psn_no": ["P1"]}).write_parquet(short)
+    with pytest.raises(TableError, match="short.parquet: column setl_date: missing column"):
+        read_claims(short)

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from fangpin.policy.groups import GROUP_BIT, IDENTITIES
-from fangpin.tabular.io import TableError, first_data_row, read_table, table_format
+from fangpin.tabular.io import TableError, first_data_row, read_table, scan_table, table_format
 from fangpin.tabular.values import (
     Check,
     amount_fen,
@@ -26,8 +26,17 @@ from fangpin.tabular.values import (
 )
 
 CLAIM_COLUMNS = (
-    "setl_id", "psn_no", "setl_date", "med_type", "hosp_lv", "in_province", "referral",
-    "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
+    "setl_id",
+    "psn_no",
+    "setl_date",
+    "med_type",
+    "hosp_lv",
+    "in_province",
+    "referral",
+    "medfee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
 )
 AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")
 IDENTITY_COLUMNS = ("psn_no", "psn_idet_type", "begndate", "enddate")
@@ -35,7 +44,20 @@ IDENTITY_COLUMNS = ("psn_no", "psn_idet_type", "begndate", "enddate")
 # med_type codes; 23, 24 and 52 are settled as inpatient 21 (RULES §3).
 MED_TYPES = {"11": 11, "14": 14, "21": 21, "23": 23, "24": 24, "52": 52}
 HOSP_LEVEL = {"1": 1, "2": 2, "3": 3, "4": 4}
-FLAG = {"1": 1, "0": 0, "true": 1, "false": 0, "True": 1, "False": 0, "是": 1, "否": 0, "Y": 1, "N": 0, "y": 1, "n": 0}
+FLAG = {
+    "1": 1,
+    "0": 0,
+    "true": 1,
+    "false": 0,
+    "True": 1,
+    "False": 0,
+    "是": 1,
+    "否": 0,
+    "Y": 1,
+    "N": 0,
+    "y": 1,
+    "n": 0,
+}
 REJECT_SCHEMA = {"file": pl.String, "row": pl.Int64, "id": pl.String, "reason": pl.String}
 
 
@@ -49,10 +71,20 @@ def empty_rejects() -> pl.DataFrame:
     return pl.DataFrame(schema=REJECT_SCHEMA)
 
 
-def _require(df: pl.DataFrame, columns: tuple[str, ...], file: str) -> None:
+Frame = pl.DataFrame | pl.LazyFrame  # a lazy frame: a Parquet file read as the checks need it
+
+
+def _require(df: Frame, columns: tuple[str, ...], file: str) -> None:
+    names = df.collect_schema().names()
     for c in columns:
-        if c not in df.columns:
-            raise TableError(file, f"missing column (the file has: {', '.join(df.columns) or 'none'})", c)
+        if c not in names:
+            raise TableError(
+                file, f"missing column (the file has: {', '.join(names) or 'none'})", c
+            )
+
+
+def _eager(df: Frame) -> pl.DataFrame:
+    return df.collect() if isinstance(df, pl.LazyFrame) else df
 
 
 def _rejects(bad: pl.DataFrame, key: str, file: str, reason: pl.Expr) -> pl.DataFrame:
@@ -64,17 +96,23 @@ def _rejects(bad: pl.DataFrame, key: str, file: str, reason: pl.Expr) -> pl.Data
     )
 
 
-def _check_rows(df: pl.DataFrame, checks: dict[str, Check], key: str, file: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _check_rows(
+    df: Frame, checks: dict[str, Check], key: str, file: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Parse every column; rows with any bad value become rejects with all their reasons."""
     values = [c.value.alias(n) for n, c in checks.items()]
     if all(c.total for c in checks.values()):
         # One pass computes the values and the verdict, sharing what they have in common.
-        out = df.lazy().select("row", *values, any_bad(list(checks.values())).alias("_bad")).collect()
+        out = (
+            df.lazy().select("row", *values, any_bad(list(checks.values())).alias("_bad")).collect()
+        )
         bad = out["_bad"]
         if not bad.any():  # the usual case: no row to copy out
             return out.drop("_bad"), empty_rejects()
         good = out.filter(~bad).drop("_bad")
+        df = _eager(df)  # read again, for the few bad rows' original values
     else:
+        df = _eager(df)
         bad = df.select(any_bad(list(checks.values()))).to_series()
         if not bad.any():
             return df.select("row", *values), empty_rejects()
@@ -100,7 +138,9 @@ def _duplicates(ids: pl.Series) -> pl.Series:
     return later
 
 
-def validate_claims(raw: pl.DataFrame, file: str = "claims", row0: int = 2, *, strip: bool = True) -> Validated:
+def validate_claims(
+    raw: Frame, file: str = "claims", row0: int = 2, *, strip: bool = True
+) -> Validated:
     """Check every claim row; good rows get exact columns, bad rows a reason naming the field.
 
     `strip` trims spaces around ids (files people typed); machine-written Parquet skips it.
@@ -120,32 +160,57 @@ def validate_claims(raw: pl.DataFrame, file: str = "claims", row0: int = 2, *, s
     good, rejects = _check_rows(df, checks, "setl_id", file)
     med = pl.col("med_type")
     good = good.with_columns(
-        pl.when(med == 11).then(pl.lit(0, pl.Int8)).when(med == 14).then(pl.lit(1, pl.Int8)).otherwise(pl.lit(2, pl.Int8)).alias("kind"),
-        (pl.col("medfee_sumamt") - pl.col("fulamt_ownpay_amt") - pl.col("overlmt_selfpay") - pl.col("preselfpay_amt")).alias("inscp_scp_amt")
+        pl.when(med == 11)
+        .then(pl.lit(0, pl.Int8))
+        .when(med == 14)
+        .then(pl.lit(1, pl.Int8))
+        .otherwise(pl.lit(2, pl.Int8))
+        .alias("kind"),
+        (
+            pl.col("medfee_sumamt")
+            - pl.col("fulamt_ownpay_amt")
+            - pl.col("overlmt_selfpay")
+            - pl.col("preselfpay_amt")
+        ).alias("inscp_scp_amt"),
     )
     # Policy scope below zero: the self-pay parts add up to more than the total.
     negative = good["inscp_scp_amt"] < 0
     scope = None
     if negative.any():
-        scope = _rejects(good.filter(negative), "setl_id", file, pl.format(
-            "inscp_scp_amt: policy-scope amount is negative (medfee_sumamt {} − fulamt_ownpay_amt {} − overlmt_selfpay {} − preselfpay_amt {} fen)",
-            "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
-        ))
+        scope = _rejects(
+            good.filter(negative),
+            "setl_id",
+            file,
+            pl.format(
+                "inscp_scp_amt: policy-scope amount is negative (medfee_sumamt {} − fulamt_ownpay_amt {} − overlmt_selfpay {} − preselfpay_amt {} fen)",
+                "medfee_sumamt",
+                "fulamt_ownpay_amt",
+                "overlmt_selfpay",
+                "preselfpay_amt",
+            ),
+        )
         good = good.filter(~negative)
     # A setl_id seen again: the first good row settles, the others are rejected naming it.
     again = _duplicates(good["setl_id"])
     dup_rejects = None
     if again.any():
         dups = good.filter(again)
-        firsts = good.filter(~again & pl.col("setl_id").is_in(dups["setl_id"].implode())).select("setl_id", pl.col("row").alias("_first"))
-        dup_rejects = _rejects(dups.join(firsts, on="setl_id", how="left"), "setl_id", file, pl.format("setl_id: duplicate of row {}", "_first"))
+        firsts = good.filter(~again & pl.col("setl_id").is_in(dups["setl_id"].implode())).select(
+            "setl_id", pl.col("row").alias("_first")
+        )
+        dup_rejects = _rejects(
+            dups.join(firsts, on="setl_id", how="left"),
+            "setl_id",
+            file,
+            pl.format("setl_id: duplicate of row {}", "_first"),
+        )
         good = good.filter(~again)
     parts = [r for r in (rejects, scope, dup_rejects) if r is not None and r.height]
     all_rejects = pl.concat(parts).sort("row") if parts else empty_rejects()
     return Validated(good, all_rejects)
 
 
-def validate_identities(raw: pl.DataFrame, file: str = "identities", row0: int = 2) -> Validated:
+def validate_identities(raw: Frame, file: str = "identities", row0: int = 2) -> Validated:
     """Identity rows: person, a known identity name, begin date, optional end date ≥ begin."""
     _require(raw, IDENTITY_COLUMNS, file)
     df = raw.select(IDENTITY_COLUMNS).with_row_index("row", offset=row0)
@@ -156,18 +221,35 @@ def validate_identities(raw: pl.DataFrame, file: str = "identities", row0: int =
     checks = {
         "psn_no": text_value("psn_no"),
         "psn_idet_type": Check(ident, blank, pl.lit("psn_idet_type: missing")),
-        "group_bit": Check(bit, ~blank & bit.is_null(), pl.format("psn_idet_type: unknown identity '{}'", ident)),
+        "group_bit": Check(
+            bit, ~blank & bit.is_null(), pl.format("psn_idet_type: unknown identity '{}'", ident)
+        ),
         "begndate": date_value(df, "begndate"),
         "enddate": date_value(df, "enddate", required=False),
     }
     good, rejects = _check_rows(df, checks, "psn_no", file)
     backwards = pl.col("enddate").is_not_null() & (pl.col("enddate") < pl.col("begndate"))
-    order = _rejects(good.filter(backwards), "psn_no", file, pl.format("enddate: {} is before begndate {}", "enddate", "begndate"))
+    order = _rejects(
+        good.filter(backwards),
+        "psn_no",
+        file,
+        pl.format("enddate: {} is before begndate {}", "enddate", "begndate"),
+    )
     return Validated(good.filter(~backwards), pl.concat([rejects, order]).sort("row"))
 
 
 def read_claims(path: str | Path) -> Validated:
-    return validate_claims(read_table(path), str(path), first_data_row(path), strip=table_format(path) == ".csv")
+    """A claims file; Parquet is scanned, so its amounts go from the file's INT64 decimals
+    straight to fen without a 128-bit copy between."""
+    raw = scan_table(path)
+    try:
+        return validate_claims(
+            raw, str(path), first_data_row(path), strip=table_format(path) == ".csv"
+        )
+    except (pl.exceptions.ComputeError, OSError) as exc:
+        if isinstance(raw, pl.DataFrame):
+            raise
+        raise TableError(path, f"cannot be read: {exc}") from None
 
 
 def read_identities(path: str | Path) -> Validated:

@@ -50,6 +50,22 @@ def read_table(path: str | Path) -> pl.DataFrame:
         raise TableError(path, f"cannot be read: {exc}") from None
 
 
+def scan_table(path: str | Path) -> pl.DataFrame | pl.LazyFrame:
+    """As read_table, but a Parquet file comes lazily (its schema read, its data not yet), so a
+    query over it reads only what it needs and converts while reading."""
+    path = Path(path)
+    if table_format(path) != ".parquet":
+        return read_table(path)
+    if not path.exists():
+        raise TableError(path, "no such file")
+    try:
+        lazy = pl.scan_parquet(path)
+        lazy.collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise TableError(path, f"cannot be read: {exc}") from None
+    return lazy
+
+
 def _read_csv(path: Path) -> pl.DataFrame:
     opts = {"infer_schema": False}
     try:

@@ -21,6 +21,10 @@ class Check(NamedTuple):
     total: bool = True  # `value` can be evaluated on every row, bad ones too, without an error
 
 
+def _dtype(df: pl.DataFrame | pl.LazyFrame, name: str) -> pl.DataType:
+    return df.collect_schema()[name]
+
+
 def _quote(col: pl.Expr) -> pl.Expr:
     return pl.concat_str(pl.lit("'"), col.cast(pl.String).fill_null(""), pl.lit("'"))
 
@@ -29,9 +33,9 @@ def _blank(col: pl.Expr) -> pl.Expr:
     return col.is_null() | (col.cast(pl.String).str.strip_chars() == "")
 
 
-def amount_fen(df: pl.DataFrame, name: str) -> Check:
+def amount_fen(df: pl.DataFrame | pl.LazyFrame, name: str) -> Check:
     """A yuan column (text, integer, decimal or float) as integer fen."""
-    dtype = df.schema[name]
+    dtype = _dtype(df, name)
     col = pl.col(name)
     if dtype == pl.String:
         s = col.str.strip_chars().str.replace_all(",", "", literal=True)
@@ -52,15 +56,19 @@ def amount_fen(df: pl.DataFrame, name: str) -> Check:
         # Two decimals by its type (Parquet from a machine): the unscaled integer is the fen.
         fen = col.to_physical().cast(pl.Int64, strict=False)
         unparsed = fen.is_null()
-        why = pl.when(col.is_null()).then(pl.lit(f"{name}: missing")).otherwise(
-            pl.concat_str(pl.lit(f"{name}: amount out of range "), _quote(col))
+        why = (
+            pl.when(col.is_null())
+            .then(pl.lit(f"{name}: missing"))
+            .otherwise(pl.concat_str(pl.lit(f"{name}: amount out of range "), _quote(col)))
         )
     elif isinstance(dtype, pl.Decimal):
         exact = col.cast(pl.Decimal(38, 2))
         fen = exact.to_physical().cast(pl.Int64)
         unparsed = col.is_null() | (exact != col).fill_null(False)
-        why = pl.when(col.is_null()).then(pl.lit(f"{name}: missing")).otherwise(
-            pl.concat_str(pl.lit(f"{name}: more than 2 decimals "), _quote(col))
+        why = (
+            pl.when(col.is_null())
+            .then(pl.lit(f"{name}: missing"))
+            .otherwise(pl.concat_str(pl.lit(f"{name}: more than 2 decimals "), _quote(col)))
         )
     elif dtype.is_integer():
         fen = col.cast(pl.Int64) * 100
@@ -71,8 +79,10 @@ def amount_fen(df: pl.DataFrame, name: str) -> Check:
         scaled = col * 100
         fen = scaled.round(0).cast(pl.Int64)
         unparsed = col.is_null() | col.is_nan() | ((scaled - scaled.round(0)).abs() > 1e-6)
-        why = pl.when(col.is_null() | col.is_nan()).then(pl.lit(f"{name}: missing")).otherwise(
-            pl.concat_str(pl.lit(f"{name}: more than 2 decimals "), _quote(col))
+        why = (
+            pl.when(col.is_null() | col.is_nan())
+            .then(pl.lit(f"{name}: missing"))
+            .otherwise(pl.concat_str(pl.lit(f"{name}: more than 2 decimals "), _quote(col)))
         )
     else:
         fen = pl.lit(None, pl.Int64)
@@ -80,17 +90,24 @@ def amount_fen(df: pl.DataFrame, name: str) -> Check:
         why = pl.lit(f"{name}: not an amount column ({dtype})")
     negative = (fen < 0).fill_null(False)
     bad = unparsed | negative
-    reason = pl.when(unparsed).then(why).when(negative).then(
-        pl.concat_str(pl.lit(f"{name}: negative amount "), _quote(col))
+    reason = (
+        pl.when(unparsed)
+        .then(why)
+        .when(negative)
+        .then(pl.concat_str(pl.lit(f"{name}: negative amount "), _quote(col)))
     )
     # Casting a float or a decimal of other scale may fail on a row that is bad anyway.
-    total = dtype == pl.String or dtype.is_integer() or (isinstance(dtype, pl.Decimal) and dtype.scale == 2)
+    total = (
+        dtype == pl.String
+        or dtype.is_integer()
+        or (isinstance(dtype, pl.Decimal) and dtype.scale == 2)
+    )
     return Check(fen, bad, reason, total)
 
 
-def date_value(df: pl.DataFrame, name: str, *, required: bool = True) -> Check:
+def date_value(df: pl.DataFrame | pl.LazyFrame, name: str, *, required: bool = True) -> Check:
     """A date column: ISO, YYYYMMDD or YYYY/MM/DD (time of day ignored)."""
-    dtype = df.schema[name]
+    dtype = _dtype(df, name)
     col = pl.col(name)
     if dtype == pl.Date:
         value = col
@@ -105,15 +122,17 @@ def date_value(df: pl.DataFrame, name: str, *, required: bool = True) -> Check:
     blank = col.is_null() if dtype == pl.Date else _blank(col)
     invalid = ~blank & value.is_null()
     bad = (blank | invalid) if required else invalid
-    reason = pl.when(blank).then(pl.lit(f"{name}: missing")).otherwise(
-        pl.concat_str(pl.lit(f"{name}: not a valid date "), _quote(col))
+    reason = (
+        pl.when(blank)
+        .then(pl.lit(f"{name}: missing"))
+        .otherwise(pl.concat_str(pl.lit(f"{name}: not a valid date "), _quote(col)))
     )
     return Check(value, bad, reason)
 
 
-def code_value(df: pl.DataFrame, name: str, allowed: dict[str, int]) -> Check:
+def code_value(df: pl.DataFrame | pl.LazyFrame, name: str, allowed: dict[str, int]) -> Check:
     """A coded column (med_type, hosp_lv, flags) mapped through `allowed`."""
-    dtype = df.schema[name]
+    dtype = _dtype(df, name)
     if dtype.is_integer():
         # A chain of comparisons: far cheaper than a hash lookup for a handful of codes.
         ints = [(int(k), v) for k, v in allowed.items() if k.lstrip("-").isdigit()]
@@ -126,8 +145,10 @@ def code_value(df: pl.DataFrame, name: str, allowed: dict[str, int]) -> Check:
         col = pl.col(name).cast(pl.String).str.strip_chars().str.replace(r"\.0$", "")  # 21.0 is 21
         value = col.replace_strict(allowed, default=None, return_dtype=pl.Int16)
     blank = _blank(pl.col(name))
-    reason = pl.when(blank).then(pl.lit(f"{name}: missing")).otherwise(
-        pl.concat_str(pl.lit(f"{name}: unknown {name} "), _quote(pl.col(name)))
+    reason = (
+        pl.when(blank)
+        .then(pl.lit(f"{name}: missing"))
+        .otherwise(pl.concat_str(pl.lit(f"{name}: unknown {name} "), _quote(pl.col(name))))
     )
     return Check(value, value.is_null(), reason)
 

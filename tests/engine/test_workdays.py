@@ -111,3 +111,17 @@ def test_a_deadline_that_runs_past_the_last_known_year_is_an_error_not_a_guess()
     _first, last = known_years()
     with pytest.raises(CalendarRangeError, match=rf"working days of {last + 1} are not known"):
         add_working_days(D(last, 12, 28), 10)
+
+
+def test_every_known_day_is_a_working_day_exactly_when_the_holiday_package_says_so():
+    import chinese_calendar
+
+    first, last = known_years()
+    day, wrong = D(first, 1, 1), []
+    while day <= D(last, 12, 31):
+        if is_workday(day) != chinese_calendar.is_workday(day):
+            wrong.append(day)
+        day += dt.timedelta(days=1)
+    assert wrong == []
+    # the adjusted Sunday before the 2025 Spring Festival works, its Friday holiday does not
+    assert is_workday(D(2025, 1, 26)) and not is_workday(D(2025, 1, 31))

@@ -38,16 +38,24 @@ class _Calendar:
         import chinese_calendar
 
         self.version = getattr(chinese_calendar, "__version__", "?")
-        years = [d.year for d in chinese_calendar.holidays]
+        holidays, adjusted = chinese_calendar.holidays, chinese_calendar.workdays
+        years = [d.year for d in holidays]
         self.first_year, self.last_year = min(years), max(years)
         self.first = dt.date(self.first_year, 1, 1)
         n = (dt.date(self.last_year, 12, 31) - self.first).days + 1
-        work = np.fromiter(
-            (chinese_calendar.is_workday(self.first + dt.timedelta(days=i)) for i in range(n)),
-            dtype=bool,
-            count=n,
-        )
+        # `chinese_calendar.is_workday` day by day, built on whole columns: an adjusted working
+        # day (调休上班) works whatever its weekday, otherwise Monday to Friday work unless they
+        # are a holiday. Asking the package 8,000 times took a second (it re-checks its range
+        # on every call).
+        work = (self.first.weekday() + np.arange(n)) % 7 < 5
+        work[self._offsets(holidays, n)] = False
+        work[self._offsets(adjusted, n)] = True
         self.cum = np.cumsum(work, dtype=np.int64)
+
+    def _offsets(self, days, n: int) -> np.ndarray:
+        """Where the calendar's days fall in the known range (days outside it left out)."""
+        i = np.fromiter(((d - self.first).days for d in days), dtype=np.int64)
+        return i[(i >= 0) & (i < n)]
 
     def index(self, day: dt.date) -> int:
         i = (day - self.first).days
@@ -119,7 +127,7 @@ def add_working_days_or_weekdays(start: dt.date, n: int) -> dt.date:
     while left > 0:
         day += dt.timedelta(days=1)
         known = cal.first <= day <= dt.date(cal.last_year, 12, 31)
-        if (is_workday(day) if known else day.weekday() < 5):
+        if is_workday(day) if known else day.weekday() < 5:
             left -= 1
     return day
 

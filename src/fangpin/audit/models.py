@@ -20,6 +20,9 @@ class AuditEntry(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        # No index of its own: the (user, at) index below serves every lookup by user, and each
+        # index is one more write for the tens of thousands of entries a screening run adds.
+        db_index=False,
     )
     # Name and role as they were at the time: they survive the account being renamed or removed.
     username = models.CharField("用户名", max_length=150, blank=True)

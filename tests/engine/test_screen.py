@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from fangpin.engine.screen import SCREEN_COLUMNS, ScreenError, level_bounds, screen
+from fangpin.engine.screen import SCREEN_COLUMNS, ScreenError, level_bounds, lowest_bounds, screen
 from fangpin.engine.settle import settle_batch
 from fangpin.engine.workdays import deadline
 from fangpin.policy.groups import GROUP_BIT, groups_mask
@@ -378,6 +378,15 @@ def test_screening_in_2026_needs_the_2025_income_which_the_pack_does_not_have():
         ScreenError, match=r"pack ningxia-wuzhong-2025 .* for 2025, which rule income needs"
     ):
         screened(WZ, [own("P1", "2026-03-01", "1000.00")], on="2026-03-31")
+
+
+def test_each_rules_lowest_bound_works_out_income_multiples_and_needs_the_income_too():
+    assert lowest_bounds(load_pack(WZ), D(2025, 10, 31)) == [
+        ("psn_part_amt", frozenset({0, 1, 2}), 500_000),
+        ("psn_part_amt", frozenset({0, 1, 2}), 3_600_000),
+    ]
+    with pytest.raises(ScreenError, match=r"for 2025, which rule income needs"):
+        lowest_bounds(load_pack(WZ), D(2026, 3, 31))
 
 
 # --- ningxia-shizuishan-2025: everyone above 20,000 ------------------------------------------

@@ -101,6 +101,25 @@ def _kinds(rule: WarningRule) -> frozenset[int]:
     return frozenset(KIND_OF_MED_TYPE[m] for m in rule.med_types)
 
 
+def lowest_bounds(pack: Pack, date: dt.date) -> list[tuple[str, frozenset[int], int]]:
+    """Per warning rule in force on `date`: (measure, kinds of claim it counts, its lowest
+    bound in fen), income-multiple bounds worked out as `level_bounds` does.
+
+    Whatever the population, a rule flags nobody whose sum of its measure over its kinds is at
+    or below that bound: a reader of the ledger may leave out the people at or below every
+    rule's bound, and `screen` flags the rest exactly as it would among everyone. Raises
+    ScreenError as `screen` would (a missing reference income).
+    """
+    if isinstance(date, dt.datetime):
+        date = date.date()
+    warnings = pack.policy_at(date).warnings
+    return [
+        (rule.measure, _kinds(rule), min(level_bounds(pack.id, warnings, rule, date)))
+        for rule in warnings.rules
+        if rule.levels  # a rule without levels flags nobody
+    ]
+
+
 def _sum_name(measure: str, kinds: frozenset[int]) -> str:
     return f"_sum_{measure}_{''.join(str(k) for k in sorted(kinds))}"
 
@@ -309,6 +328,7 @@ __all__ = [
     "ScreenError",
     "counts",
     "level_bounds",
+    "lowest_bounds",
     "measure_expr",
     "screen",
 ]

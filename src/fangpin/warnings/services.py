@@ -30,12 +30,12 @@ from django.db.models import Case as Choose
 from django.utils import timezone
 
 from fangpin import audit
-from fangpin.engine.screen import counts, screen
+from fangpin.engine.screen import counts, lowest_bounds, screen
 from fangpin.engine.workdays import CalendarRangeError, is_workday, working_days_between
 from fangpin.policy.registry import load_pack
 from fangpin.units import fen_to_yuan
 from fangpin.warnings import sources
-from fangpin.warnings.bulk import copy_frame, next_ids, select_frame, update_columns
+from fangpin.warnings.bulk import copy_frame, select_frame, update_columns
 from fangpin.warnings.models import (
     Case,
     CaseEvent,
@@ -113,16 +113,27 @@ def run_screening(
     source = ScreeningRun.Source.GIVEN
     n_claims = None
     if claims is None:
-        # Summed per person and med type in the database (see sources.load_screening_sums).
+        # Summed per person and med type in the database, and only the people some rule's
+        # lowest bound lets through (see sources.read_screening_sums): the others cannot be
+        # flagged, and on a county's ledger they are nearly everyone.
         selfpay = any(rule.measure == "inscp_selfpay" for rule in rules)
-        claims = sources.load_screening_sums(
-            date.year, date, sources.AMOUNT_COLUMNS if selfpay else ("psn_part_amt",)
+        sums = sources.read_screening_sums(
+            date.year,
+            date,
+            sources.AMOUNT_COLUMNS if selfpay else ("psn_part_amt",),
+            floors=lowest_bounds(pack, date),
         )
+        claims, n_claims = sums.claims, sums.total
         source = ScreeningRun.Source.LEDGER
-        n_claims = int(claims["claims"].sum())
+        clock.part("load.sums")
     if identities is None:
         needed = any(rule.population != "all" for rule in rules)
-        identities = sources.screening_identities(date) if needed else sources.empty_identities()
+        # Only the identities of the people read (all of them when the claims were given).
+        keys = claims["psn_no"].unique() if source == ScreeningRun.Source.LEDGER else None
+        identities = (
+            sources.screening_identities(date, keys=keys) if needed else sources.empty_identities()
+        )
+        clock.part("load.identities")
     clock.lap("load")
     flagged = screen(pack, claims, identities, date)
     clock.lap("screen")
@@ -149,7 +160,8 @@ def run_screening(
                 for rule, levels in counts(flagged, pack, date)
             ],
         )
-        tally = _apply(run, flagged, ranks, names, user)
+        clock.part("cases.run")
+        tally = _apply(run, flagged, ranks, names, user, clock)
         run.new_cases, run.escalated, run.unchanged, run.unmatched = (
             tally[Change.NEW],
             tally[Change.ESCALATED],
@@ -167,6 +179,8 @@ def run_screening(
             f"新增 {run.new_cases}，升级 {run.escalated}，未变 {run.unchanged}",
             username=None if _user_or_none(user) else SYSTEM_NAME,
         )
+        clock.part("cases.run")
+    clock.part("cases.commit")
     clock.lap("cases")
     return ScreeningOutcome(run, flagged, clock.sink)
 
@@ -216,6 +230,7 @@ def _apply(
     ranks: dict[tuple[str, str], int],
     names: dict[str, str],
     user: Any,
+    clock: _Clock | None = None,
 ) -> dict[str, int]:
     """Open, escalate or leave each flagged person's case; write the run's flags, the cases'
     events and their audit entries. Worked on whole columns (joins of the flagged frame with
@@ -225,6 +240,7 @@ def _apply(
     )
     if flagged.height == 0:
         return tally
+    clock = clock or _Clock(None)
     keys = ["psn_no", "rule"]
     levels = pl.DataFrame(
         [(rule, level, rank) for (rule, level), rank in ranks.items()],
@@ -255,8 +271,9 @@ def _apply(
     )
     for value, n in f["change"].value_counts().iter_rows():
         tally[Change(value)] = n
+    clock.part("cases.year_cases")
     new = f.filter(pl.col("change") == Change.NEW.value)
-    opened, tally["unmatched"] = _open(run, new)
+    opened, tally["unmatched"] = _open(run, new, clock)
     f = f.join(opened, on=keys, how="left").with_columns(
         pl.when(here)
         .then(pl.col("open_pk"))
@@ -286,8 +303,12 @@ def _apply(
         ("amount_latest", "amount_date"),
         [(pk, amount, run.date) for pk, amount in refresh.select("open_pk", "amount").iter_rows()],
     )
+    clock.part("cases.updates")
     _write_events(
-        run, user, f.filter(pl.col("change").is_in([Change.NEW.value, Change.ESCALATED.value]))
+        run,
+        user,
+        f.filter(pl.col("change").is_in([Change.NEW.value, Change.ESCALATED.value])),
+        clock,
     )
     copy_frame(
         RunFlag,
@@ -296,24 +317,22 @@ def _apply(
             "case", "rule", "level", "amount", "deadline", "change",
         ),
     )  # fmt: skip
+    clock.part("cases.flags")
     return tally
 
 
-def _open(run: ScreeningRun, new: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+def _open(
+    run: ScreeningRun, new: pl.DataFrame, clock: _Clock | None = None
+) -> tuple[pl.DataFrame, int]:
     """Insert the new cases (rows of `_apply`'s frame); returns (psn_no, rule, new_pk) of each
     and how many are of people the people ledger does not know."""
     keys = ["psn_no", "rule"]
     if new.height == 0:
         return pl.DataFrame(schema={"psn_no": pl.String, "rule": pl.String, "new_pk": pl.Int64}), 0
     # Only the people who get a new case are looked up in the people ledger.
-    persons = sources.persons_by_key(new["psn_no"].unique().sort().to_list())
-    where = list(zip(*persons.values(), strict=True)) or [(), (), (), ()]
-    ledger = pl.DataFrame(
-        {"psn_no": list(persons), "person": where[0], "household": where[1],
-         "township": where[2], "village": where[3]},
-        schema={"psn_no": pl.String, "person": pl.Int64, "household": pl.Int64,
-                "township": pl.Int64, "village": pl.Int64},
-    )  # fmt: skip
+    clock = clock or _Clock(None)
+    ledger = sources.persons_frame(new["psn_no"].unique().to_list())
+    clock.part("cases.persons")
     rows = new.join(ledger, on="psn_no", how="left").select(
         "psn_no", "person", "household", "township", "village", "rule", "rule_name",
         pl.lit(run.year, dtype=pl.Int64).alias("year"), "level",
@@ -328,15 +347,39 @@ def _open(run: ScreeningRun, new: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     unmatched = rows["person"].null_count()
     if connection.vendor == "postgresql":
         # Ids taken first, so the events, flags and audit entries need no read-back.
-        rows = rows.with_columns(next_ids(Case, rows.height).alias("id"))
+        rows = rows.with_columns(_case_ids(rows.height))
+        clock.part("cases.ids")
         copy_frame(Case, rows)
+        clock.part("cases.case_rows")
         return rows.select(*keys, pl.col("id").alias("new_pk")), unmatched
     copy_frame(Case, rows)
     back = select_frame(Case, ("id", "psn_no", "rule"), "{opened_run} = %s", [run.pk])
     return back.select(*keys, pl.col("id").alias("new_pk")), unmatched
 
 
-def _write_events(run: ScreeningRun, user: Any, changed: pl.DataFrame) -> None:
+def _case_ids(n: int) -> pl.Series:
+    """`n` ids taken from the case table's sequence (PostgreSQL), as one array in the
+    driver's binary format: streamed one row each through COPY they took ten times longer."""
+    import psycopg
+    from psycopg import sql as pgsql
+
+    statement = pgsql.SQL(
+        "SELECT array_agg(nextval(pg_get_serial_sequence({}, {}))) FROM generate_series(1, {})"
+    ).format(
+        pgsql.Literal(Case._meta.db_table), pgsql.Literal(Case._meta.pk.column), pgsql.Literal(n)
+    )
+    # Django's cursors bind on the client side, which has no binary results: a plain one here.
+    with connection.cursor() as cur, psycopg.Cursor(cur.cursor.connection) as raw:
+        raw.execute(statement, binary=True)
+        ids = raw.fetchone()[0] or []
+    if len(ids) != n:
+        raise RuntimeError(f"asked the case sequence for {n} ids, got {len(ids)}")
+    return pl.Series("id", ids, dtype=pl.Int64)
+
+
+def _write_events(
+    run: ScreeningRun, user: Any, changed: pl.DataFrame, clock: _Clock | None = None
+) -> None:
     """The 开案 and 升级 events of a run's new and escalated cases, and their audit entries
     (what `_event` writes for one case, written for all at once)."""
     who = _user_or_none(user)
@@ -361,7 +404,9 @@ def _write_events(run: ScreeningRun, user: Any, changed: pl.DataFrame) -> None:
         .str.slice(0, 500)
         .alias("what"),
     )
+    clock = clock or _Clock(None)
     copy_frame(CaseEvent, events)
+    clock.part("cases.events")
     audit.record_many(
         who,
         audit.CHANGE,
@@ -370,6 +415,7 @@ def _write_events(run: ScreeningRun, user: Any, changed: pl.DataFrame) -> None:
         events.select(pl.concat_str("action", pl.lit("："), "what"))["action"],
         username=None if who else SYSTEM_NAME,
     )
+    clock.part("cases.audit")
 
 
 def _yuan(fen: pl.Expr) -> pl.Expr:
@@ -396,17 +442,25 @@ def _what(rule_name: pl.Expr, level: pl.Expr, amount: pl.Expr, deadline: pl.Expr
 
 
 class _Clock:
+    """Seconds per stage of a run (`lap`), and within a stage per part (`part`, named
+    "stage.part"; a part named twice adds up)."""
+
     def __init__(self, sink: dict[str, float] | None):
         import time
 
         self._now = time.perf_counter
         self.sink = sink if sink is not None else {}
-        self.t = self._now()
+        self.t = self.p = self._now()
 
     def lap(self, name: str) -> None:
         t = self._now()
         self.sink[name] = t - self.t
-        self.t = t
+        self.t = self.p = t
+
+    def part(self, name: str) -> None:
+        t = self._now()
+        self.sink[name] = self.sink.get(name, 0.0) + t - self.p
+        self.p = t
 
 
 # --- the case's closed loop -----------------------------------------------------------------

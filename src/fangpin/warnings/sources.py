@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import polars as pl
 from django.apps import apps
-from django.db import connection
+from django.db import connection, transaction
 
 from fangpin.people.models import Identity, Person
 from fangpin.policy.groups import GROUP_BIT
@@ -67,8 +69,8 @@ def _query_frame(sql: str, params: Sequence, schema: dict[str, pl.DataType]) -> 
     """Run a SELECT and return its rows as a frame with `schema` (column names in order)."""
     names = list(schema)
     if connection.vendor == "postgresql":
-        # COPY cannot take bound parameters; every parameter here is a date or an integer
-        # rendered by the driver's own literal quoting, so nothing from a user reaches the text.
+        # COPY cannot take bound parameters; every parameter here (a date, an integer or a
+        # list of person keys) is rendered by the driver's own literal quoting.
         with connection.cursor() as cur:
             raw = cur.cursor
             from psycopg import sql as pgsql
@@ -182,15 +184,102 @@ def _summed(first: dt.date, last: dt.date, measures: tuple[str, ...]) -> pl.Data
     return _query_frame(sums_sql(measures), [first, last, first, last], _wide_schema(measures))
 
 
-def _kept(year: int, measures: tuple[str, ...]) -> pl.DataFrame:
-    """The year's sums as the claims ledger keeps them (`claims.YearSum`), one row a person."""
+# A reader may leave out the people no rule can flag: per rule (measure, kinds of claim it
+# counts, its lowest bound in fen), as `engine.screen.lowest_bounds` gives them. A person is
+# kept when for some rule the sum of its measure over its kinds is strictly above its bound.
+Floor = tuple[str, frozenset[int], int]
+# Each measure as signed sums of the year-sum columns of one kind (RULES §3, `measure_expr`).
+_MEASURE_TERMS: dict[str, tuple[tuple[int, str], ...]] = {
+    "psn_part_amt": ((1, "psn_part_amt"),),
+    "inscp_selfpay": (
+        (1, "inscp_scp_amt"),
+        (-1, "hifp_pay"),
+        (-1, "hifmi_pay"),
+        (-1, "maf_pay"),
+        (-1, "oth_pay"),
+    ),
+}
+
+
+def _terms(measure: str) -> tuple[tuple[int, str], ...]:
+    try:
+        return _MEASURE_TERMS[measure]
+    except KeyError:
+        raise ValueError(f"no year-sum reading of warning measure {measure!r}") from None
+
+
+def _floor_sql(floors: Sequence[Floor]) -> str:
+    """The WHERE condition keeping the year-sum rows above some floor. A kind counts only when
+    it has a valid claim (n{k} > 0), as `load_screening_sums` keeps it; bounds are integers."""
+    qn = connection.ops.quote_name
+    ors = []
+    for measure, kinds, bound in floors:
+        parts = []
+        for k in sorted(kinds):
+            value = " ".join(
+                f"{'+' if sign > 0 else '-'} COALESCE({qn(f'{c}_{k}')}, 0)"
+                for sign, c in _terms(measure)
+            )
+            parts.append(f"CASE WHEN {qn(f'n{k}')} > 0 THEN 0 {value} ELSE 0 END")
+        ors.append(f"({' + '.join(parts) or '0'}) > {int(bound)}")
+    return " OR ".join(ors) or "FALSE"
+
+
+def _floor_expr(floors: Sequence[Floor]) -> pl.Expr:
+    """`_floor_sql` on a wide frame of `_wide_schema`."""
+    ors = []
+    for measure, kinds, bound in floors:
+        total = pl.lit(0, dtype=pl.Int64)
+        for k in sorted(kinds):
+            value = pl.lit(0, dtype=pl.Int64)
+            for sign, c in _terms(measure):
+                value = value + sign * pl.col(f"{c}_{k}").fill_null(0)
+            total = total + pl.when(pl.col(f"n{k}") > 0).then(value).otherwise(0)
+        ors.append(total > int(bound))
+    return pl.any_horizontal(ors) if ors else pl.lit(False)
+
+
+def _floor_columns(floors: Sequence[Floor]) -> set[str]:
+    return {c for measure, _kinds, _bound in floors for _sign, c in _terms(measure)}
+
+
+def _valid_claims_expr() -> pl.Expr:
+    """How many valid claims a wide row counts, as the long rows of `load_screening_sums` do
+    (a kind only where it has any)."""
+    return pl.sum_horizontal(
+        pl.when(pl.col(f"n{k}") > 0).then(pl.col(f"n{k}")).otherwise(0) for k in KINDS
+    )
+
+
+def _kept(
+    year: int, measures: tuple[str, ...], floors: Sequence[Floor] | None = None
+) -> pl.DataFrame:
+    """The year's sums as the claims ledger keeps them (`claims.YearSum`), one row a person;
+    with `floors`, only the people above one (filtered in the database)."""
     from fangpin.claims.models import YearSum
     from fangpin.claims.sums import columns_of
 
     qn = connection.ops.quote_name
     cols = ", ".join(qn(c) for c in ("person_key", *columns_of(measures)))
     sql = f"SELECT {cols} FROM {qn(YearSum._meta.db_table)} WHERE {qn('year')} = %s"
+    if floors is not None:
+        sql += f" AND ({_floor_sql(floors)})"
     return _query_frame(sql, [year], _wide_schema(measures))
+
+
+def _kept_claims(year: int) -> int:
+    """How many valid claims the year's kept sums count (see `_valid_claims_expr`)."""
+    from fangpin.claims.models import YearSum
+
+    qn = connection.ops.quote_name
+    count = " + ".join(f"CASE WHEN {qn(f'n{k}')} > 0 THEN {qn(f'n{k}')} ELSE 0 END" for k in KINDS)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT COALESCE(SUM({count}), 0) FROM {qn(YearSum._meta.db_table)} "
+            f"WHERE {qn('year')} = %s",
+            [year],
+        )
+        return int(cur.fetchone()[0])
 
 
 def _claim_counts(first: dt.date, upto: dt.date, last: dt.date) -> tuple[int, int]:
@@ -216,7 +305,10 @@ def _claim_counts(first: dt.date, upto: dt.date, last: dt.date) -> tuple[int, in
 
 
 def screening_sums_wide(
-    year: int, upto: dt.date, measures: tuple[str, ...]
+    year: int,
+    upto: dt.date,
+    measures: tuple[str, ...],
+    floors: Sequence[Floor] | None = None,
 ) -> tuple[pl.DataFrame, str]:
     """Per person key, the valid claims dated 1 January to `upto` counted and summed per kind
     (columns of `_wide_schema`; a kind with no claim gives 0 or null), and how it was found:
@@ -226,25 +318,94 @@ def screening_sums_wide(
     * ``kept-less-later`` — the year sums less the claims dated after `upto`, when those are
       fewer than the claims up to it;
     * ``summed`` — the claims dated up to `upto` summed directly, when they are the fewer.
+
+    With `floors`, only the people above one of them (see `Floor`).
     """
+    wide, how, _n = _sums_wide(year, upto, measures, floors)
+    return wide, how
+
+
+def _sums_wide(
+    year: int, upto: dt.date, measures: tuple[str, ...], floors: Sequence[Floor] | None
+) -> tuple[pl.DataFrame, str, int]:
+    """`screening_sums_wide`, and how many valid claims everyone's rows count, floors or not."""
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
     upto = min(upto, last)
+    if floors is not None:
+        missing = _floor_columns(floors) - set(measures)
+        if missing:
+            raise ValueError(f"floors need the measures {', '.join(sorted(missing))}")
     if upto < first:
-        return pl.DataFrame(schema=_wide_schema(measures)), "summed"
+        return pl.DataFrame(schema=_wide_schema(measures)), "summed", 0
     before, after = (0, 0) if upto == last else _claim_counts(first, upto, last)
     if after == 0:
-        return _kept(year, measures), "kept"
+        # The one case read filtered in the database: a floor over the kept sums is exact here.
+        return _kept(year, measures, floors), "kept", _kept_claims(year)
     if after > before:
-        return _summed(first, upto, measures), "summed"
-    later = _summed(upto + dt.timedelta(days=1), last, measures)
-    sums = [c for c in _wide_schema(measures) if c != "psn_no"]
-    both = pl.concat(
-        [
-            _kept(year, measures),
-            later.select("psn_no", *(-pl.col(c).fill_null(0) for c in sums)),
-        ]
+        wide, how = _summed(first, upto, measures), "summed"
+    else:
+        later = _summed(upto + dt.timedelta(days=1), last, measures)
+        sums = [c for c in _wide_schema(measures) if c != "psn_no"]
+        both = pl.concat(
+            [
+                _kept(year, measures),
+                later.select("psn_no", *(-pl.col(c).fill_null(0) for c in sums)),
+            ]
+        )
+        wide = both.group_by("psn_no").agg(pl.col(c).sum() for c in sums)
+        how = "kept-less-later"
+    n = int(wide.select(_valid_claims_expr().sum()).item() or 0)
+    if floors is not None:
+        wide = wide.filter(_floor_expr(floors))
+    return wide, how, n
+
+
+@dataclass(frozen=True)
+class ScreeningSums:
+    """What a screening run reads from the ledger: `claims` as `load_screening_sums` gives
+    them, the number of valid claims of everyone screened (`total`, the people left out by a
+    floor included) and how the sums were found (`screening_sums_wide`)."""
+
+    claims: pl.DataFrame
+    total: int
+    how: str
+
+
+def read_screening_sums(
+    year: int,
+    upto: dt.date,
+    measures: tuple[str, ...] = ("psn_part_amt",),
+    floors: Sequence[Floor] | None = None,
+) -> ScreeningSums:
+    """`load_screening_sums`, with `floors` leaving out the people no rule can flag (on a
+    county's ledger most people: they need not travel from the database), and the count of
+    valid claims everyone has."""
+    if not claims_ledger_installed():
+        raise ClaimsUnavailable(
+            "结算台账(fangpin.claims)未安装：请提供已结算的单据数据(run_screening 的 claims 参数)"
+        )
+    unknown = set(measures) - set(AMOUNT_COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown amount columns: {', '.join(sorted(unknown))}")
+    upto = min(upto, dt.date(year, 12, 31))
+    wide, how, total = _sums_wide(year, upto, tuple(measures), floors)
+    parts = [
+        wide.filter(pl.col(f"n{k}") > 0).select(
+            "psn_no",
+            pl.lit(_MED_TYPE_OF_KIND[k], dtype=pl.Int16).alias("med_type"),
+            *(pl.col(f"{m}_{k}").fill_null(0).alias(m) for m in measures),
+            pl.col(f"n{k}").alias("claims"),
+        )
+        for k in KINDS
+    ]
+    long = pl.concat(parts)
+    rest = [pl.lit(0, dtype=pl.Int64).alias(c) for c in AMOUNT_COLUMNS if c not in measures]
+    claims = _with_kind(
+        long.with_columns(pl.lit(upto, dtype=pl.Date).alias("setl_date"), *rest).select(
+            "psn_no", "setl_date", "med_type", *AMOUNT_COLUMNS, "claims"
+        )
     )
-    return both.group_by("psn_no").agg(pl.col(c).sum() for c in sums), "kept-less-later"
+    return ScreeningSums(claims, total, how)
 
 
 def load_screening_sums(
@@ -258,31 +419,7 @@ def load_screening_sums(
     result) while the database sends one row a person instead of one a claim. The sums come
     from the ledger's year sums where it can (`screening_sums_wide`).
     """
-    if not claims_ledger_installed():
-        raise ClaimsUnavailable(
-            "结算台账(fangpin.claims)未安装：请提供已结算的单据数据(run_screening 的 claims 参数)"
-        )
-    unknown = set(measures) - set(AMOUNT_COLUMNS)
-    if unknown:
-        raise ValueError(f"unknown amount columns: {', '.join(sorted(unknown))}")
-    upto = min(upto, dt.date(year, 12, 31))
-    wide, _how = screening_sums_wide(year, upto, tuple(measures))
-    parts = [
-        wide.filter(pl.col(f"n{k}") > 0).select(
-            "psn_no",
-            pl.lit(_MED_TYPE_OF_KIND[k], dtype=pl.Int16).alias("med_type"),
-            *(pl.col(f"{m}_{k}").fill_null(0).alias(m) for m in measures),
-            pl.col(f"n{k}").alias("claims"),
-        )
-        for k in KINDS
-    ]
-    long = pl.concat(parts)
-    rest = [pl.lit(0, dtype=pl.Int64).alias(c) for c in AMOUNT_COLUMNS if c not in measures]
-    return _with_kind(
-        long.with_columns(pl.lit(upto, dtype=pl.Date).alias("setl_date"), *rest).select(
-            "psn_no", "setl_date", "med_type", *AMOUNT_COLUMNS, "claims"
-        )
-    )
+    return read_screening_sums(year, upto, measures).claims
 
 
 def person_key_of(psn_no: str | None, id_no: str) -> str:
@@ -290,22 +427,30 @@ def person_key_of(psn_no: str | None, id_no: str) -> str:
     return psn_no or id_no
 
 
-def screening_identities(date: dt.date) -> pl.DataFrame:
+def screening_identities(date: dt.date, keys: Sequence[str] | None = None) -> pl.DataFrame:
     """Identities active on `date` as the engine's frame: psn_no (person key), group_bit,
-    begndate, enddate. Identities of a group the rules do not know carry no bit and are left out."""
+    begndate, enddate. Identities of a group the rules do not know carry no bit and are left out.
+    `keys` narrows them to these persons' (the people a floored read of the sums kept)."""
     qn = connection.ops.quote_name
     # "group" and "end" are SQL keywords: quoted.
     group, end = qn("group"), qn("end")
+    key = "COALESCE(p.psn_no, p.id_no)"
     sql = (
-        f"SELECT COALESCE(p.psn_no, p.id_no), i.{group}, i.begin, i.{end} "
+        f"SELECT {key}, i.{group}, i.begin, i.{end} "
         f"FROM {Identity._meta.db_table} i JOIN {Person._meta.db_table} p ON p.id = i.person_id "
+        "{keys}"
         f"WHERE i.begin <= %s AND (i.{end} IS NULL OR i.{end} >= %s)"
     )
-    raw = _query_frame(
-        sql,
-        [date, date],
-        {"psn_no": pl.String, "group": pl.String, "begndate": pl.Date, "enddate": pl.Date},
-    )
+    schema = {"psn_no": pl.String, "group": pl.String, "begndate": pl.Date, "enddate": pl.Date}
+    if keys is not None and connection.vendor == "postgresql":
+        with _keys_table(keys) as table, _planner(**_SERIAL_HASH):
+            raw = _query_frame(
+                sql.replace("{keys}", f"JOIN {table} k ON k.key = {key} "), [date, date], schema
+            )
+    else:
+        raw = _query_frame(sql.replace("{keys}", ""), [date, date], schema)
+        if keys is not None:
+            raw = raw.filter(pl.col("psn_no").is_in(pl.Series(list(keys), dtype=pl.String)))
     return raw.filter(pl.col("group").is_in(list(GROUP_BIT))).select(
         "psn_no",
         pl.col("group").replace_strict(GROUP_BIT, return_dtype=pl.Int64).alias("group_bit"),
@@ -318,41 +463,120 @@ def empty_identities() -> pl.DataFrame:
     return pl.DataFrame(schema=IDENTITY_SCHEMA)
 
 
-def _rows_where_in(column: str, values: list[str], fields: tuple[str, ...]) -> list[tuple]:
-    """People-ledger rows (column, *fields) whose `column` is among `values`."""
-    table = Person._meta.db_table
-    cols = ", ".join([column, *(Person._meta.get_field(f).column for f in fields)])
-    out: list[tuple] = []
+@contextmanager
+def _planner(**settings: str) -> Iterator[None]:
+    """PostgreSQL planner settings for the statements inside, as they were afterwards (inside a
+    transaction only: `set_config(..., true)` lasts until its end at most)."""
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        yield
+        return
     with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            # One array parameter instead of tens of thousands of placeholders to format.
-            cur.execute(f"SELECT {cols} FROM {table} WHERE {column} = ANY(%s)", [values])
-            return list(cur.fetchall())
-        for i in range(0, len(values), 500):
-            part = values[i : i + 500]
+        cur.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(settings)), list(settings))
+        before = dict(zip(settings, cur.fetchone(), strict=True))
+        for name, value in settings.items():
+            cur.execute("SELECT set_config(%s, %s, true)", [name, value])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            for name, value in before.items():
+                cur.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+PERSON_SCHEMA: dict[str, pl.DataType] = {
+    "psn_no": pl.String,
+    "person": pl.Int64,
+    "household": pl.Int64,
+    "township": pl.Int64,
+    "village": pl.Int64,
+}
+
+
+def persons_frame(keys: Sequence[str]) -> pl.DataFrame:
+    """The people ledger's persons of these keys, one row a key it knows (PERSON_SCHEMA:
+    the key as psn_no, then person, household, township and village ids). A key is a person's
+    psn_no first, then the ID number of a person without one."""
+    keys = sorted(set(keys))
+    if not keys:
+        return pl.DataFrame(schema=PERSON_SCHEMA)
+    table = Person._meta.db_table
+    cols = ", ".join(
+        f"p.{Person._meta.get_field(f).column}" for f in ("id", "household", "township", "village")
+    )
+    # `_by_id` 1 for a key found as an ID number: a psn_no match comes first.
+    schema = {"psn_no": pl.String, "_by_id": pl.Int64, **{c: PERSON_SCHEMA[c] for c in
+              ("person", "household", "township", "village")}}  # fmt: skip
+    if connection.vendor == "postgresql":
+        found = _persons_pg(keys, cols, schema)
+    else:
+        parts = []
+        for i in range(0, len(keys), 400):
+            part = keys[i : i + 400]
             marks = ", ".join(["%s"] * len(part))
-            cur.execute(f"SELECT {cols} FROM {table} WHERE {column} IN ({marks})", part)
-            out += cur.fetchall()
-    return out
+            parts.append(
+                _query_frame(
+                    f"SELECT p.psn_no, 0, {cols} FROM {table} p WHERE p.psn_no IN ({marks}) "
+                    f"UNION ALL SELECT p.id_no, 1, {cols} FROM {table} p "
+                    f"WHERE p.id_no IN ({marks}) AND p.psn_no IS NULL",
+                    [*part, *part],
+                    schema,
+                )
+            )
+        found = pl.concat(parts)
+    # A key that is one person's psn_no and another's ID number names the first.
+    return (
+        found.sort("psn_no", "_by_id")
+        .unique("psn_no", keep="first", maintain_order=True)
+        .select(list(PERSON_SCHEMA))
+    )
+
+
+_KEYS_TABLE = "fangpin_person_keys"  # a temporary table of the session
+# A serial plan with the keys' hash in memory: on a county's ledger (bench/screen_db.py) the
+# parallel plans the planner chose otherwise took longer.
+_SERIAL_HASH = {"max_parallel_workers_per_gather": "0", "work_mem": "64MB"}
+
+
+@contextmanager
+def _keys_table(keys: Sequence[str]) -> Iterator[str]:
+    """A temporary table (key text) holding `keys`, analysed so the planner hashes it rather
+    than the ledger it is joined with; yields its name (PostgreSQL). Joining people to it took
+    a fraction of what the keys as an array literal, or bound as a parameter and the rows
+    fetched as tuples, took on a county's ledger."""
+    buf = io.BytesIO()
+    pl.DataFrame({"key": list(keys)}, schema={"key": pl.String}).write_csv(
+        buf, include_header=False
+    )
+    # Inside a transaction of its own (a savepoint in the caller's): the rows live until it ends.
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_KEYS_TABLE} (key text) ON COMMIT DELETE ROWS"
+        )
+        cur.execute(f"DELETE FROM {_KEYS_TABLE}")
+        with cur.cursor.copy(f"COPY {_KEYS_TABLE} (key) FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(buf.getvalue())
+        cur.execute(f"ANALYZE {_KEYS_TABLE}")
+        yield _KEYS_TABLE
+
+
+def _persons_pg(keys: list[str], cols: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """`persons_frame`'s rows on PostgreSQL: one hash join of the keys with the people on
+    the person's key (psn_no, else the ID number), the rows back through COPY."""
+    with _keys_table(keys) as table, _planner(**_SERIAL_HASH):
+        return _query_frame(
+            f"SELECT k.key, CASE WHEN p.psn_no IS NULL THEN 1 ELSE 0 END, {cols} "
+            f"FROM {table} k JOIN {Person._meta.db_table} p ON k.key = COALESCE(p.psn_no, p.id_no)",
+            [],
+            schema,
+        )
 
 
 def persons_by_key(
     keys: Sequence[str],
 ) -> dict[str, tuple[int, int | None, int | None, int | None]]:
     """key -> (person id, household id, township id, village id) for the keys the people
-    ledger knows: a person's psn_no first, then the ID number of a person without one."""
-    keys = list(keys)
-    if not keys:
-        return {}
-    fields = ("id", "household", "township", "village")
-    out: dict[str, tuple] = {}
-    for key, psn_no, *rest in _rows_where_in("id_no", keys, ("psn_no", *fields)):
-        # A person with a platform number is keyed by that number, not by the ID.
-        if psn_no is None:
-            out[key] = tuple(rest)
-    for key, *rest in _rows_where_in("psn_no", keys, fields):
-        out[key] = tuple(rest)
-    return out
+    ledger knows (`persons_frame`)."""
+    return {key: tuple(rest) for key, *rest in persons_frame(keys).iter_rows()}
 
 
 def claims_totals(keys: Sequence[str], year: int) -> dict[str, dict[str, int]]:

@@ -128,11 +128,13 @@ def run_screening(
         clock.part("load.sums")
     if identities is None:
         needed = any(rule.population != "all" for rule in rules)
-        # Only the identities of the people read (all of them when the claims were given).
-        keys = claims["psn_no"].unique() if source == ScreeningRun.Source.LEDGER else None
-        identities = (
-            sources.screening_identities(date, keys=keys) if needed else sources.empty_identities()
-        )
+        if not needed:
+            identities = sources.empty_identities()
+        elif source == ScreeningRun.Source.LEDGER:
+            # Only the identities of the people read.
+            identities = sources.screening_identities(date, keys=claims["psn_no"].unique())
+        else:
+            identities = sources.screening_identities(date)
         clock.part("load.identities")
     clock.lap("load")
     flagged = screen(pack, claims, identities, date)
@@ -359,18 +361,23 @@ def _open(
 
 def _case_ids(n: int) -> pl.Series:
     """`n` ids taken from the case table's sequence (PostgreSQL), as one array in the
-    driver's binary format: streamed one row each through COPY they took ten times longer."""
+    driver's binary format: streamed one row each through COPY they took ten times longer.
+    The sequence is looked up once: `pg_get_serial_sequence` in the select list costs a
+    catalog lookup per id."""
     import psycopg
     from psycopg import sql as pgsql
 
-    statement = pgsql.SQL(
-        "SELECT array_agg(nextval(pg_get_serial_sequence({}, {}))) FROM generate_series(1, {})"
-    ).format(
-        pgsql.Literal(Case._meta.db_table), pgsql.Literal(Case._meta.pk.column), pgsql.Literal(n)
-    )
+    meta = Case._meta
     # Django's cursors bind on the client side, which has no binary results: a plain one here.
     with connection.cursor() as cur, psycopg.Cursor(cur.cursor.connection) as raw:
-        raw.execute(statement, binary=True)
+        cur.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
+        sequence = cur.fetchone()[0]
+        raw.execute(
+            pgsql.SQL("SELECT array_agg(nextval({}::regclass)) FROM generate_series(1, {})").format(
+                pgsql.Literal(sequence), pgsql.Literal(n)
+            ),
+            binary=True,
+        )
         ids = raw.fetchone()[0] or []
     if len(ids) != n:
         raise RuntimeError(f"asked the case sequence for {n} ids, got {len(ids)}")

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -194,34 +195,99 @@ def _text(v: Any) -> str:
     return str(v).strip()
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, float | int) and not isinstance(v, bool)
+
+
 def _number_digits(v: Any) -> str | None:
     """A number cell's significant digits (what Excel kept of an ID), to recognise the person a
     rejected row means; None for any other cell (text gets its digits in `_check`)."""
-    if isinstance(v, float | int) and not isinstance(v, bool):
+    if _is_number(v):
         return format(Decimal(repr(float(v))), "f").split(".")[0]
     return None
 
 
-def _texts(values: list[Any]) -> list[str]:
-    """Cells as text; plain text cells pass as they are (stripped later, in bulk)."""
-    if all(type(v) is str for v in values):
-        return values
-    return [v if type(v) is str else _text(v) for v in values]
+def _text_column(values: list[Any]) -> tuple[pl.Series, bool]:
+    """Cells as text, and whether every cell was a text cell (or empty).
+
+    A column of text cells, the usual case, goes to Polars in one call; any other cell is shown
+    as `_text` shows it. Text is stripped later, in bulk; missing cells come out null.
+    """
+    try:
+        return pl.Series(values, dtype=pl.String, strict=True), True
+    except TypeError:
+        texts = [v if type(v) is str else _text(v) for v in values]
+        return pl.Series(texts, dtype=pl.String), False
 
 
-def _dates(values: list[Any]) -> tuple[list[dt.date | None], list[bool]]:
-    """(date, blank) per cell; each distinct text is parsed once (lists repeat their dates)."""
-    memo: dict[str, tuple[dt.date | None, bool]] = {}
-    out = []
+# Text dates in these exact shapes are parsed by Polars (the same dates `strptime` gives for
+# them); any other text goes through `parse_date_cell`.
+_FAST_DATES = ((r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "%Y-%m-%d"), (r"^[0-9]{8}$", "%Y%m%d"))
+_DATE_LOOKUP = {"text": pl.String, "date": pl.Date, "blank": pl.Boolean}
+
+
+def _text_dates(text: pl.Series) -> pl.DataFrame:
+    """(date, blank) for each distinct text: each parsed once (lists repeat their dates)."""
+    distinct = text.unique().drop_nulls().to_frame("text")
+    fast = pl.lit(False)
+    parsed = pl.lit(None, dtype=pl.Date)
+    for pattern, fmt in reversed(_FAST_DATES):
+        shaped = pl.col("text").str.contains(pattern)
+        fast = fast | shaped
+        parsed = (
+            pl.when(shaped).then(pl.col("text").str.to_date(fmt, strict=False)).otherwise(parsed)
+        )
+    distinct = distinct.with_columns(fast.alias("fast"), parsed.alias("date"))
+    quick = distinct.filter("fast").select(
+        "text",
+        pl.when(pl.col("date").dt.year() >= 1900).then(pl.col("date")).alias("date"),
+        pl.lit(False).alias("blank"),
+    )
+    rest = distinct.filter(~pl.col("fast"))["text"].to_list()
+    got = [parse_date_cell(v) for v in rest]
+    slow = pl.DataFrame(
+        {"text": rest, "date": [d for d, _ in got], "blank": [b for _, b in got]},
+        schema=_DATE_LOOKUP,
+    )
+    return pl.concat([quick, slow])
+
+
+def _date_column(values: list[Any], text: pl.Series, all_text: bool) -> tuple[pl.Series, pl.Series]:
+    """(date, blank) per cell as `parse_date_cell` sees it, each distinct value parsed once."""
+    if all_text:
+        found = text.to_frame("text").join(
+            _text_dates(text), on="text", how="left", maintain_order="left"
+        )
+        return found["date"], found["blank"].fill_null(True)  # a missing cell is blank
+    memo: dict[tuple[type, Any], tuple[dt.date | None, bool]] = {}
+    dates, blanks = [], []
     for v in values:
-        if type(v) is str:
-            got = memo.get(v)
-            if got is None:
-                got = memo[v] = parse_date_cell(v)
-            out.append(got)
-        else:
-            out.append(parse_date_cell(v))
-    return [d for d, _ in out], [b for _, b in out]
+        key = (type(v), v)
+        got = memo.get(key)
+        if got is None:
+            got = memo[key] = parse_date_cell(v)
+        dates.append(got[0])
+        blanks.append(got[1])
+    return pl.Series(dates, dtype=pl.Date), pl.Series(blanks, dtype=pl.Boolean)
+
+
+def _id_columns(ids: list[Any]) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """(text, typed into a number cell, that number's digits) per ID cell."""
+    n = len(ids)
+    text, all_text = _text_column(ids)
+    if all_text:
+        return (
+            text,
+            pl.repeat(False, n, dtype=pl.Boolean, eager=True),
+            pl.repeat(None, n, dtype=pl.String, eager=True),
+        )
+    numeric = [False] * n
+    digits: list[str | None] = [None] * n
+    for i, v in enumerate(ids):
+        if type(v) is not str and _is_number(v):
+            numeric[i] = True
+            digits[i] = _number_digits(v)
+    return text, pl.Series(numeric, dtype=pl.Boolean), pl.Series(digits, dtype=pl.String)
 
 
 def read_dept_list(
@@ -268,39 +334,34 @@ def _frame(
     sheet: RawSheet, h: int, data: list[list[Any]], cols: dict[str, int]
 ) -> tuple[pl.DataFrame, list[int]]:
     """One column per known field, as text (dates parsed), keeping the Excel row numbers."""
+    n = len(data)
     width = max(cols.values()) + 1
     for r in data:
         if len(r) < width:
             r.extend([""] * (width - len(r)))
+    blank = [""] * n
 
     def cells(f: str) -> list[Any]:
         j = cols.get(f)
-        return [r[j] for r in data] if j is not None else [""] * len(data)
+        return list(map(itemgetter(j), data)) if j is not None else blank
 
-    ids = cells("id_no")
-    begin, begin_blank = _dates(cells("begin"))
-    end, end_blank = _dates(cells("end"))
-    numeric = [isinstance(v, float | int) and not isinstance(v, bool) for v in ids]
-    frame = pl.DataFrame(
-        {
-            "row": range(sheet.excel_row(h + 1), sheet.excel_row(h + 1) + len(data)),
-            "id_raw": _texts(ids),
-            "id_as_number": numeric,
-            "id_digits": [
-                _number_digits(v) if n else None for v, n in zip(ids, numeric, strict=True)
-            ],
-            "name_raw": _texts(cells("name")),
-            "identity_raw": _texts(cells("identity")),
-            "begin_raw": _texts(cells("begin")),
-            "begin": begin,
-            "begin_blank": begin_blank,
-            "end_raw": _texts(cells("end")),
-            "end": end,
-            "end_blank": end_blank,
-            **{f: _texts(cells(f)) for f in ("township", "village", "relation", "household")},
-        },
-        schema=FRAME_SCHEMA,  # explicit, so a list with no data rows has the same columns
-    )
+    id_raw, numeric, digits = _id_columns(cells("id_no"))
+    first = sheet.excel_row(h + 1)
+    frame = {
+        "row": pl.int_range(first, first + n, dtype=pl.Int64, eager=True),
+        "id_raw": id_raw, "id_as_number": numeric, "id_digits": digits,
+        "name_raw": _text_column(cells("name"))[0],
+        "identity_raw": _text_column(cells("identity"))[0],
+    }  # fmt: skip
+    for f in ("begin", "end"):
+        values = cells(f)
+        text, all_text = _text_column(values)
+        frame[f"{f}_raw"] = text
+        frame[f], frame[f"{f}_blank"] = _date_column(values, text, all_text)
+    for f in ("township", "village", "relation", "household"):
+        frame[f] = _text_column(cells(f))[0]
+    # In the schema's order and types, so a list with no data rows has the same columns.
+    frame = pl.DataFrame([frame[c].alias(c).cast(t) for c, t in FRAME_SCHEMA.items()])
     text = [c for c, t in FRAME_SCHEMA.items() if t == pl.String and c != "id_digits"]
     frame = frame.with_columns(pl.col(text).fill_null("").str.strip_chars())
     # A row with no ID, name or identity is blank or a footer (合计, 制表人): not a person.

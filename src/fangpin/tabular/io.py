@@ -6,8 +6,6 @@ import io
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 
 class TableError(ValueError):
@@ -95,35 +93,6 @@ def write_table(df: pl.DataFrame, path: str | Path) -> None:
         df.write_parquet(tmp, compression="lz4")  # fast to write and to read back
     else:
         df.write_csv(tmp)
-    tmp.replace(path)
-
-
-# Snappy: the codec every Parquet reader has had the longest (Hive, Impala, Spark, DuckDB,
-# pandas), and the cheapest to write of those measured (lz4 and zstd cost more CPU per row).
-PARQUET_CODEC = "snappy"
-ROW_GROUP_ROWS = 1 << 20
-
-
-def write_arrow(
-    table: pa.Table, path: str | Path, *, dictionary: list[str], statistics: list[str]
-) -> None:
-    """Write an Arrow table as Parquet, whole or not at all (temp file + rename).
-
-    `dictionary`: the columns worth dictionary encoding (few distinct values); `statistics`: the
-    columns whose min/max a reader may filter on. Decimals of precision up to 18 are stored as
-    INT64, as Polars and DuckDB write them.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
-    pq.write_table(
-        table,
-        tmp,
-        compression=PARQUET_CODEC,
-        use_dictionary=dictionary,
-        write_statistics=statistics,
-        store_decimal_as_integer=True,
-        row_group_size=ROW_GROUP_ROWS,
-    )
     tmp.replace(path)
 
 

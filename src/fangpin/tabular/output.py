@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from fangpin.tabular.io import table_format, write_arrow, write_table
+from fangpin.tabular.io import table_format, write_table
 
 SETTLE_OUTPUT = (
     "setl_id",
@@ -75,29 +75,5 @@ def money_for(
     return df.with_columns(yuan_text(c).alias(c) for c in df.columns if c in money)
 
 
-def fen_decimal64(fen: pl.Series) -> pa.Array | None:
-    """Integer fen as an Arrow decimal64(18, 2) over the same memory (no copy), or None when the
-    column holds nulls or is not int64."""
-    values = fen.to_numpy()
-    if fen.null_count() or values.dtype != np.int64:
-        return None
-    return pa.Array.from_buffers(pa.decimal64(18, 2), len(values), [None, pa.py_buffer(values)])
-
-
 def write_settled(settled: pl.DataFrame, path: str | Path) -> None:
-    out = settled.select(SETTLE_OUTPUT)
-    money = {c: fen_decimal64(out[c]) for c in out.columns if c in MONEY_COLUMNS}
-    if table_format(path) != ".parquet" or any(a is None for a in money.values()):
-        write_table(money_for(out, path), path)
-        return
-    # Straight from the fen buffers to Parquet INT64 decimals: no 128-bit copy on the way. The
-    # file reads back as the Polars writer's would (Decimal(18, 2) yuan, the group an Enum).
-    rest = out.select(c for c in out.columns if c not in money).to_arrow()
-    columns = {name: rest.column(name) for name in rest.column_names} | money
-    fields = [
-        rest.schema.field(c) if c in rest.column_names else pa.field(c, money[c].type)
-        for c in out.columns
-    ]
-    table = pa.Table.from_arrays([columns[c] for c in out.columns], schema=pa.schema(fields))
-    # setl_id is unique: neither a dictionary nor min/max (costly on text, no use) pays for it.
-    write_arrow(table, path, dictionary=["psn_no", "group"], statistics=["psn_no", "group"])
+    write_table(money_for(settled.select(SETTLE_OUTPUT), path), path)

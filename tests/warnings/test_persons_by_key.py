@@ -36,3 +36,27 @@ def test_many_keys_at_once_are_found_alike():
     got = persons_frame([p.id_no for p in people] + ["NOT-A-KEY"])
     assert sorted(got["person"]) == sorted(p.pk for p in people)
     assert persons_frame([]).height == 0
+
+
+def test_ids_taken_from_the_case_sequence_are_distinct_and_never_handed_out_again():
+    from django.db import connection
+
+    from fangpin.warnings.models import Case, ScreeningRun
+    from fangpin.warnings.sources import take_ids
+
+    if connection.vendor != "postgresql":
+        pytest.skip("ids are taken ahead only on PostgreSQL")
+    ids = take_ids(Case, 1_000)
+    assert ids.len() == 1_000 and ids.n_unique() == 1_000
+    from django.utils import timezone
+
+    now = timezone.now()
+    run = ScreeningRun.objects.create(date="2025-10-31", year=2025, pack_id="ningxia-wuzhong-2025",
+                                      started_at=now, finished_at=now)  # fmt: skip
+    later = Case.objects.create(
+        psn_no="K1", rule="three-colour", rule_name="红橙黄三色预警", year=2025, level="黄色",
+        level_rank=1, level_since="2025-10-31", amount_opened=1, amount_latest=1,
+        amount_date="2025-10-31", deadline="2025-11-28", opened_run=run, opened_at=now,
+    )  # fmt: skip
+    assert later.pk > ids.max()
+    assert take_ids(Case, 0).len() == 0

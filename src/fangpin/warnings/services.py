@@ -349,7 +349,7 @@ def _open(
     unmatched = rows["person"].null_count()
     if connection.vendor == "postgresql":
         # Ids taken first, so the events, flags and audit entries need no read-back.
-        rows = rows.with_columns(_case_ids(rows.height))
+        rows = rows.with_columns(sources.take_ids(Case, rows.height))
         clock.part("cases.ids")
         copy_frame(Case, rows)
         clock.part("cases.case_rows")
@@ -357,31 +357,6 @@ def _open(
     copy_frame(Case, rows)
     back = select_frame(Case, ("id", "psn_no", "rule"), "{opened_run} = %s", [run.pk])
     return back.select(*keys, pl.col("id").alias("new_pk")), unmatched
-
-
-def _case_ids(n: int) -> pl.Series:
-    """`n` ids taken from the case table's sequence (PostgreSQL), as one array in the
-    driver's binary format: streamed one row each through COPY they took ten times longer.
-    The sequence is looked up once: `pg_get_serial_sequence` in the select list costs a
-    catalog lookup per id."""
-    import psycopg
-    from psycopg import sql as pgsql
-
-    meta = Case._meta
-    # Django's cursors bind on the client side, which has no binary results: a plain one here.
-    with connection.cursor() as cur, psycopg.Cursor(cur.cursor.connection) as raw:
-        cur.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
-        sequence = cur.fetchone()[0]
-        raw.execute(
-            pgsql.SQL("SELECT array_agg(nextval({}::regclass)) FROM generate_series(1, {})").format(
-                pgsql.Literal(sequence), pgsql.Literal(n)
-            ),
-            binary=True,
-        )
-        ids = raw.fetchone()[0] or []
-    if len(ids) != n:
-        raise RuntimeError(f"asked the case sequence for {n} ids, got {len(ids)}")
-    return pl.Series("id", ids, dtype=pl.Int64)
 
 
 def _write_events(

@@ -14,7 +14,9 @@ A screening run reads `load_screening_sums`: the same figures summed per person 
 claim, one row a person instead of one a claim (the screening only sums them). The claims
 ledger keeps those sums per person-year as it is written (`fangpin.claims.sums`), so a run on
 the current date reads them as they stand; a run on an earlier date takes away the claims
-dated after it, or sums the claims up to it when those are fewer.
+dated after it, or sums the claims up to it when those are fewer. A run reads only the people
+some rule can flag (`read_screening_sums` with the rules' lowest bounds as floors: on a county's
+ledger about one person in ten) and counts everyone's claims apart.
 `load_settled_claims` gives the claims one by one (a household's file, checks). On PostgreSQL
 rows travel with COPY … TO STDOUT and are parsed by Polars in one go: fetching them as Python
 tuples would cost more than the screening itself.
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 
 import polars as pl
 from django.apps import apps
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 from fangpin.people.models import Identity, Person
 from fangpin.policy.groups import GROUP_BIT
@@ -598,3 +600,29 @@ def claims_totals(keys: Sequence[str], year: int) -> dict[str, dict[str, int]]:
         row["psn_no"]: {k: int(v) for k, v in row.items() if k != "psn_no"}
         for row in sums.iter_rows(named=True)
     }
+
+
+def take_ids(model: type[models.Model], n: int) -> pl.Series:
+    """`n` ids taken from the sequence of `model`'s table (PostgreSQL), so rows can be written
+    with their ids and the rows pointing at them built at once. They come back as one array in
+    the driver's binary format (streamed a row each through COPY they took ten times longer),
+    and the sequence is looked up once (`pg_get_serial_sequence` in the select list costs a
+    catalog lookup per id)."""
+    import psycopg
+    from psycopg import sql as pgsql
+
+    meta = model._meta
+    # Django's cursors bind on the client side, which has no binary results: a plain one here.
+    with connection.cursor() as cur, psycopg.Cursor(cur.cursor.connection) as raw:
+        cur.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
+        sequence = cur.fetchone()[0]
+        raw.execute(
+            pgsql.SQL("SELECT array_agg(nextval({}::regclass)) FROM generate_series(1, {})").format(
+                pgsql.Literal(sequence), pgsql.Literal(n)
+            ),
+            binary=True,
+        )
+        ids = raw.fetchone()[0] or []
+    if len(ids) != n:
+        raise RuntimeError(f"asked the sequence of {meta.db_table} for {n} ids, got {len(ids)}")
+    return pl.Series("id", ids, dtype=pl.Int64)

@@ -294,7 +294,8 @@ def settle_month(pack: Pack, year: int, month: int) -> MonthSummary:
         with transaction.atomic():
             table = read_unsettled(start, end)
             for part in _chunks(sorted(set(table["person_key"].to_list())), CHUNK):
-                _settle_part(pack, year, table, lock_years(part, year), summary)
+                locked = lock_years(part, year, create=False)
+                _settle_part(pack, year, table, locked, summary)
         return summary
     keys = unsettled_keys(start, end)
     whole = len(keys) <= CHUNK
@@ -355,7 +356,7 @@ def _settle_chunk(
     )
     sums.add_settled(table, settled)
     # One statement for every person-year (store_acc would save each on its own).
-    store_years(final.join(locked.select("person_key", "id"), on="person_key", how="left"))
+    store_years(final.join(locked.select("person_key", "id"), on="person_key", how="left"), year)
     summary.fund += int(settled["fund_pay_sumamt"].sum())
     summary.claims += table.height
     summary.person_years += final.height

@@ -60,7 +60,6 @@ from fangpin.warnings.bulk import copy_rows
 # A file of claims settled elsewhere carries every result field of the ledger.
 PAID_COLUMNS = RESULT_FIELDS
 CHUNK = 200_000  # person-years per transaction: a county's month fits in one
-IN_CHUNK = 5_000  # values per IN (...) query
 
 
 @dataclass
@@ -77,7 +76,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _chunks(values: list, size: int = IN_CHUNK):
+def _chunks(values: list, size: int):
     for i in range(0, len(values), size):
         yield values[i : i + size]
 

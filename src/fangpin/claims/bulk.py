@@ -12,7 +12,8 @@ Writes take frames too. New claims and settlements go in with one COPY (PostgreS
 text Django stores beforehand. New claims' ids are not read back by setl_id: on PostgreSQL they
 are taken from the sequence first; on SQLite the rows of one writer's insert get consecutive
 rowids, so they are the range ending at `last_insert_rowid()` (checked, with a read-back if the
-check fails). Accumulators are set with `warnings.bulk.update_columns`.
+check fails). Accumulators are set with one prepared UPDATE (SQLite; a month's new person-years
+inserted once with their values) or COPY into a temporary table and one UPDATE … FROM it.
 
 The person-year accumulators are still locked the way the online path expects
 (`SELECT ... FOR UPDATE`, in person-key order); only their values are read, not model rows.
@@ -41,9 +42,9 @@ from fangpin.claims.models import (
 )
 from fangpin.engine import kernel as k
 from fangpin.people.models import Identity
-from fangpin.warnings.bulk import copy_frame, copy_rows, next_ids, update_columns
+from fangpin.warnings.bulk import copy_frame, next_ids, update_columns
 
-# The claim columns the engine and the ledger need, as read by `read_claims`.
+# The claim columns the engine and the ledger need, as `read_unsettled` and `read_valid` read.
 CLAIM_COLUMNS: tuple[str, ...] = (
     "id",
     "setl_id",
@@ -176,16 +177,6 @@ def query_frame(sql: str, params: Sequence[Any], schema: dict[str, pl.DataType])
         for c, t in schema.items()
         if frame.schema[c] != t
     )
-
-
-def claims_table(rows: Sequence[Sequence]) -> pl.DataFrame:
-    """Rows of CLAIM_COLUMNS (as `values_list` gives them) as a typed frame."""
-    return pl.DataFrame(rows, schema=_CLAIM_TYPES, orient="row")
-
-
-def read_claims(queryset) -> pl.DataFrame:
-    """The queryset's claims (CLAIM_COLUMNS), without building a model instance each."""
-    return claims_table(list(queryset.values_list(*CLAIM_COLUMNS)))
 
 
 def _claim_columns(alias: str) -> str:
@@ -332,16 +323,6 @@ def lock_years(keys: Sequence[str], year: int, *, create: bool = True) -> pl.Dat
     return found.sort("person_key")
 
 
-def lock_person_years(keys: Sequence[str], year: int) -> dict[str, tuple[int, np.ndarray]]:
-    """`lock_years` as person key -> (row id, values in ACC_NAMES order)."""
-    frame = lock_years(keys, year)
-    values = frame.select(k.ACC_NAMES).to_numpy().astype(np.int64)
-    return {
-        key: (pk, values[i])
-        for i, (key, pk) in enumerate(frame.select("person_key", "id").iter_rows())
-    }
-
-
 def read_years(keys: Sequence[str], year: int) -> pl.DataFrame:
     """The person-years' accumulator rows (ACC_TYPES) as they are, without locking them (for a
     caller that holds the locks already)."""
@@ -381,16 +362,6 @@ def _insert_missing(keys: list[str], year: int) -> None:
                 "ON CONFLICT DO NOTHING",
                 [(key, year, *zeros, stamp) for key in keys],
             )
-
-
-def store_person_years(rows: Sequence[tuple[int, np.ndarray]]) -> int:
-    """Set the accumulators of many locked rows: (row id, values in ACC_NAMES order) each."""
-    now = timezone.now()
-    return update_columns(
-        Accumulator,
-        [*k.ACC_NAMES, "updated_at"],
-        [(pk, *(int(v) for v in values), now) for pk, values in rows],
-    )
 
 
 def store_years(frame: pl.DataFrame, year: int | None = None) -> int:
@@ -535,28 +506,10 @@ def insert_claim_frame(frame: pl.DataFrame) -> pl.Series:
     return pl.Series("id", [id_of[s] for s in setl.to_list()], dtype=pl.Int64)
 
 
-def insert_claims(frame: pl.DataFrame, fields: Sequence[str]) -> dict[str, int]:
-    """Insert the frame's claims (its columns named as `fields`; foreign keys as ids) and
-    return setl_id -> the new row's id."""
-    copy_rows(Claim, fields, frame.select(fields).iter_rows())
-    return claim_ids(frame["setl_id"].to_list())
-
-
 def claim_ids(setl_ids: Sequence[str]) -> dict[str, int]:
     from fangpin.people.bulk import select_in
 
     return {s: pk for s, pk in select_in(Claim, "setl_id", list(setl_ids), ("id",))}
-
-
-def insert_settlements(rows: Sequence[Sequence]) -> int:
-    """Insert settlement rows, each holding SETTLEMENT_FIELDS' values in order (JSON fields
-    already as text: `json_text`)."""
-    return copy_rows(Settlement, SETTLEMENT_FIELDS, rows)
-
-
-def json_text(value) -> str | None:
-    """A JSON field's value as Django stores it (None is SQL NULL)."""
-    return None if value is None else json.dumps(value)
 
 
 def json_int_lists(columns: Sequence[str]) -> pl.Expr:

@@ -81,8 +81,7 @@ def add_adjusted(claims: pl.DataFrame, amounts: pl.DataFrame) -> int:
 def claim_delta(claim: Claim, amounts: Mapping[str, int], *, sign: int = 1) -> list:
     """The change one claim's settlement (`sign` 1, `amounts` its settlement) or cancellation
     (-1, its current amounts) makes to its person-year's row: person_key, year, then COLUMNS."""
-    med = claim.med_type
-    kind = 0 if med == 11 else 1 if med == 14 else 2
+    kind = claim.kind  # the model's own 0/1/2 of RULES §3
     values = dict.fromkeys(COLUMNS, 0)
     values[f"n{kind}"] = sign
     values[sum_column(SCOPE, kind)] = sign * int(claim.inscp_scp_amt)

@@ -242,13 +242,19 @@ def settle_online(
             s.save()
             sums.add_claim(claim, amounts)
             store_acc(acc_row, after.as_array())
-    except IntegrityError:
+    except IntegrityError as exc:
         # The same setl_id committed under another person key meanwhile: answer as a replay.
-        twin = Claim.objects.filter(setl_id=inp.setl_id).first()
-        if twin is None:
-            raise
-        return replay(institution, inp, twin)
+        return _replay_of_used_id(institution, inp, exc)
     return Outcome(claim, s, created=True)
+
+
+def _replay_of_used_id(institution: Institution, inp: ClaimInput, exc: IntegrityError) -> Outcome:
+    """The answer when writing the claim failed on a unique constraint: a replay of the claim
+    that holds its setl_id (`exc` raised again when none does: the failure was something else)."""
+    twin = Claim.objects.filter(setl_id=inp.setl_id).first()
+    if twin is None:
+        raise exc
+    return replay(institution, inp, twin)
 
 
 def _settle_in_two_statements(
@@ -265,11 +271,8 @@ def _settle_in_two_statements(
     )
     try:
         written = onestep.write(found.key, inp.setl_date.year, found.acc, after, claim, s)
-    except IntegrityError:
-        twin = Claim.objects.filter(setl_id=inp.setl_id).first()
-        if twin is None:
-            raise
-        return replay(institution, inp, twin)
+    except IntegrityError as exc:
+        return _replay_of_used_id(institution, inp, exc)
     return Outcome(claim, s, created=True) if written else None
 
 

@@ -288,8 +288,11 @@ def main() -> None:
     if not YearSum.objects.exists():
         rows, took = fill_sums()
         print(f"year sums: {rows:,} person-years rebuilt from the ledger in {took:.1f} s (untimed)")
-    # Warm the server's and the machine's caches the way a second monthly run would find them.
+    # Warm the server's and the machine's caches the way a second monthly run would find them,
+    # with the load's dirty pages written out (a checkpoint): a run scheduled in a month meets a
+    # settled database, not one still writing out five million rows it was just handed.
     with connection.cursor() as c:
+        c.execute("CHECKPOINT")
         c.execute(peer_sql(date))
         c.fetchall()
     rounds = []
@@ -308,6 +311,11 @@ def main() -> None:
     print(
         f"cases {Case.objects.count():,}, events {CaseEvent.objects.count():,}, flags {RunFlag.objects.count():,}"
     )
+    if args.keep and server is not None:
+        print(f"server left running: {server.url('postgres')}")
+        import atexit
+
+        atexit.unregister(server.stop)
     load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     if args.runs_only:
         print(f"machine: {os.cpu_count()} CPUs, load average {load_avg}")
@@ -327,11 +335,6 @@ def main() -> None:
     )
     load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load_avg}")
-    if args.keep and server is not None:
-        print(f"server left running: {server.url('postgres')}")
-        import atexit
-
-        atexit.unregister(server.stop)
 
 
 if __name__ == "__main__":

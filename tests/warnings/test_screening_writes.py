@@ -1,5 +1,5 @@
 """What a screening run writes for the cases it opens and escalates, now written a table at a
-time: each case its 开案 or 升级 event and an audit entry like the one `audit.record` writes,
+time: each case its 开案 or 升级 event, the run one audit entry naming its counts (none per case),
 each flag pointing at the right case, nothing at all for a case a re-run leaves as it is.
 
 Burdens as in test_screening_runs (宁夏吴忠 2025, inpatient at a level-2 hospital, no identity;
@@ -34,7 +34,15 @@ def case_entries() -> list[tuple]:
     )
 
 
-def test_each_opened_case_gets_its_event_and_an_audit_entry_like_audit_record_writes(users):
+def run_entries() -> list[tuple]:
+    return list(
+        AuditEntry.objects.filter(obj_type="screening_run")
+        .order_by("pk")
+        .values_list("obj_id", "summary", *FIELDS)
+    )
+
+
+def test_each_opened_case_gets_its_event_and_the_run_one_audit_entry_with_its_counts(users):
     p, q = person(), person()
     claims = settled(
         PACK, [inpatient(p, "2025-03-01", "25000.00"), inpatient(q, "2025-03-01", "150000.00")]
@@ -55,22 +63,26 @@ def test_each_opened_case_gets_its_event_and_an_audit_entry_like_audit_record_wr
     red_event = red.events.get()
     assert red_event.what == "红橙黄三色预警红色预警：年度累计 21160.00 元，2025-10-10 前入户核查"
     assert red_event.at == out.run.started_at
-    # The entry `audit.record` writes for the same user and object, field for field.
-    model = audit.record(users.county, audit.CHANGE, "warning_case", red.pk, "开案：x")
+    # One entry for the run, as `audit.record` writes it for the same user; none per case.
+    assert case_entries() == []
+    model = audit.record(users.county, audit.CHANGE, "screening_run", out.run.pk, "x")
     model_fields = tuple(AuditEntry.objects.filter(pk=model.pk).values_list(*FIELDS).get())
-    entries = {e[0]: e for e in case_entries() if e[0] != str(red.pk) or e[1] != "开案：x"}
-    assert set(entries) == {str(c.pk) for c in Case.objects.all()}
-    assert entries[str(red.pk)][1] == f"开案：{red_event.what}"
-    assert all(e[2:] == model_fields for e in entries.values())
+    [entry] = [e for e in run_entries() if e[1] != "x"]
+    assert entry[0] == str(out.run.pk) and entry[2:] == model_fields
+    n = Case.objects.count()
+    assert entry[1] == (
+        f"高额费用预警筛查 2025-09-26 {PACK}：预警 {out.run.flagged} 人次，新增 {n}，升级 0，未变 0"
+    )
+    assert out.run.new_cases == n >= 2
 
 
-def test_a_scheduled_run_signs_its_events_and_audit_entries_as_the_system():
+def test_a_scheduled_run_signs_its_events_and_audit_entry_as_the_system():
     p = person()
     run_screening(
         D(2025, 9, 26), PACK, claims=settled(PACK, [inpatient(p, "2025-03-01", "150000.00")])
     )
     assert set(CaseEvent.objects.values_list("username", "user")) == {(SYSTEM_NAME, None)}
-    assert {e[2:5] for e in case_entries()} == {(None, SYSTEM_NAME, "")}
+    assert {e[2:5] for e in run_entries()} == {(None, SYSTEM_NAME, "")}
 
 
 def test_an_escalation_and_a_re_run_write_exactly_what_changed(users):
@@ -83,7 +95,7 @@ def test_an_escalation_and_a_re_run_write_exactly_what_changed(users):
     later = settled(
         PACK, [inpatient(p, "2025-03-01", "25000.00"), inpatient(p, "2025-08-01", "150000.00")]
     )
-    before = AuditEntry.objects.filter(obj_type="warning_case").count()
+    before = case_entries()
     out = run_screening(D(2025, 9, 26), PACK, claims=later)
     case.refresh_from_db()
     assert (case.level, case.escalations, case.state) == ("红色", 1, "已核查")
@@ -94,12 +106,10 @@ def test_an_escalation_and_a_re_run_write_exactly_what_changed(users):
         "红色",
         out.run.pk,
     )
-    written = list(
-        AuditEntry.objects.filter(obj_type="warning_case", obj_id=str(case.pk))
-        .order_by("-pk")
-        .values_list("summary", flat=True)[:1]
-    )
-    assert written == [f"升级：{escalation.what}"]
+    # The visit's entries (the visit and the move) are the case's only ones: the escalation
+    # is in the run's entry.
+    assert case_entries() == before and len(before) == 2
+    assert run_entries()[-1][1].endswith("新增 0，升级 1，未变 0")
     flags = RunFlag.objects.filter(run=out.run, rule="three-colour")
     assert list(flags.values_list("case_id", "level", "change")) == [
         (case.pk, "红色", Change.ESCALATED)
@@ -110,7 +120,7 @@ def test_an_escalation_and_a_re_run_write_exactly_what_changed(users):
     assert case.escalations == 1
     # the re-run: its own run entry, and nothing for any case
     assert AuditEntry.objects.count() == entries + 1 and CaseEvent.objects.count() == events
-    assert AuditEntry.objects.filter(obj_type="warning_case").count() == before + 1
+    assert case_entries() == before
     assert set(RunFlag.objects.filter(run=again.run).values_list("change", flat=True)) == {
         Change.UNCHANGED
     }

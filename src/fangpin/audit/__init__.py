@@ -5,8 +5,10 @@
 
 Call it for every login, every view of a full personal record, every export and every change.
 Summaries must not carry whole ID numbers: write the record's id and a masked ID instead.
-A batch that changes tens of thousands of records at once (a screening run opening its cases)
-writes their entries with `record_many`: the same fields `record` writes, in one insert.
+Several entries of one change at once (a case step and the move it makes, or many records
+changed by one verb) go through `record_many`: the same fields `record` writes, in one insert.
+A screening run is one change with one entry naming its counts; its cases' own histories are
+their events.
 """
 
 from __future__ import annotations

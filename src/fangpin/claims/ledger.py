@@ -20,31 +20,7 @@ from fangpin.engine.params import EPOCH
 from fangpin.engine.settle import Accumulators, compiled
 from fangpin.policy.groups import GROUP_BIT
 from fangpin.policy.registry import Pack
-
-CLAIM_SCHEMA: dict[str, Any] = {
-    "row": pl.UInt32,
-    "setl_id": pl.String,
-    "psn_no": pl.String,
-    "setl_date": pl.Date,
-    "med_type": pl.Int16,
-    "hosp_lv": pl.Int16,
-    "in_province": pl.Int16,
-    "referral": pl.Int16,
-    "medfee_sumamt": pl.Int64,
-    "fulamt_ownpay_amt": pl.Int64,
-    "overlmt_selfpay": pl.Int64,
-    "preselfpay_amt": pl.Int64,
-    "kind": pl.Int8,
-    "inscp_scp_amt": pl.Int64,
-}
-IDENTITY_SCHEMA: dict[str, Any] = {
-    "row": pl.UInt32,
-    "psn_no": pl.String,
-    "psn_idet_type": pl.String,
-    "group_bit": pl.Int64,
-    "begndate": pl.Date,
-    "enddate": pl.Date,
-}
+from fangpin.tabular.claims import CLAIM_SCHEMA, IDENTITY_SCHEMA
 
 
 def kind_of(med_type: int) -> int:

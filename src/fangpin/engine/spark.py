@@ -34,33 +34,13 @@ import pyarrow.compute as pc
 
 from fangpin.engine.settle import RESULT_COLUMNS, settle_batch
 from fangpin.policy.registry import Pack
+from fangpin.tabular.claims import CLAIM_SCHEMA, IDENTITY_SCHEMA
 
 if TYPE_CHECKING:  # pyspark is optional: imported only where it is used
     from pyspark.sql import DataFrame
 
-# The engine's columns and their types (tabular.claims' validated frames).
-CLAIM_TYPES: dict[str, pl.DataType] = {
-    "row": pl.UInt32,
-    "setl_id": pl.String,
-    "psn_no": pl.String,
-    "setl_date": pl.Date,
-    "med_type": pl.Int16,
-    "kind": pl.Int8,
-    "hosp_lv": pl.Int16,
-    "in_province": pl.Int16,
-    "referral": pl.Int16,
-    "medfee_sumamt": pl.Int64,
-    "fulamt_ownpay_amt": pl.Int64,
-    "overlmt_selfpay": pl.Int64,
-    "preselfpay_amt": pl.Int64,
-    "inscp_scp_amt": pl.Int64,
-}
-IDENTITY_TYPES: dict[str, pl.DataType] = {
-    "psn_no": pl.String,
-    "group_bit": pl.Int64,
-    "begndate": pl.Date,
-    "enddate": pl.Date,
-}
+# The engine's columns and their types: tabular.claims' validated frames ("row" optional).
+IDENTITY_COLUMNS = ("psn_no", "group_bit", "begndate", "enddate")
 _TAG = "_fangpin_is_identity"  # which of the two inputs a row of the shuffled union came from
 
 
@@ -72,12 +52,12 @@ def settle_spark(
     spark.sql.shuffle.partitions); each is settled whole in one worker, so it must fit there."""
     from pyspark.sql import functions as F
 
-    missing = [c for c in CLAIM_TYPES if c != "row" and c not in claims.columns]
-    missing += [f"identities.{c}" for c in IDENTITY_TYPES if c not in identities.columns]
+    missing = [c for c in CLAIM_SCHEMA if c != "row" and c not in claims.columns]
+    missing += [f"identities.{c}" for c in IDENTITY_COLUMNS if c not in identities.columns]
     if missing:
         raise ValueError(f"settle_spark: missing columns {', '.join(missing)}")
-    claim_cols = [c for c in CLAIM_TYPES if c in claims.columns]
-    ident_cols = [c for c in IDENTITY_TYPES if c != "psn_no"]
+    claim_cols = [c for c in CLAIM_SCHEMA if c in claims.columns]
+    ident_cols = list(IDENTITY_COLUMNS[1:])
     both = claims.select(*claim_cols, F.lit(False).alias(_TAG)).unionByName(
         identities.select("psn_no", *ident_cols, F.lit(True).alias(_TAG)),
         allowMissingColumns=True,
@@ -111,11 +91,11 @@ def _partition_settler(pack: Pack, claim_cols: list[str], ident_cols: list[str])
         given = table.filter(pc.invert(tag)).select(claim_cols)
         if given.num_rows == 0:
             return
-        claims = pl.from_arrow(given).select(pl.col(c).cast(CLAIM_TYPES[c]) for c in claim_cols)
+        claims = pl.from_arrow(given).select(pl.col(c).cast(CLAIM_SCHEMA[c]) for c in claim_cols)
         if "row" not in claims.columns:
             claims = claims.with_row_index("row")
         idents = pl.from_arrow(table.filter(tag).select(["psn_no", *ident_cols])).select(
-            pl.col(c).cast(IDENTITY_TYPES[c]) for c in ("psn_no", *ident_cols)
+            pl.col(c).cast(IDENTITY_SCHEMA[c]) for c in ("psn_no", *ident_cols)
         )
         settled = settle_batch(pack, claims, idents).claims  # in the order given
         text = given.schema.field("psn_no").type

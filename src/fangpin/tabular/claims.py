@@ -59,6 +59,32 @@ FLAG = {
     "n": 0,
 }
 REJECT_SCHEMA = {"file": pl.String, "row": pl.Int64, "id": pl.String, "reason": pl.String}
+# The validated frames' columns and types (a test holds validate_claims/validate_identities to
+# them); frames the engine takes from elsewhere (the ledger, Spark) are built to the same.
+CLAIM_SCHEMA: dict[str, pl.DataType] = {
+    "row": pl.UInt32,
+    "setl_id": pl.String,
+    "psn_no": pl.String,
+    "setl_date": pl.Date,
+    "med_type": pl.Int16,
+    "hosp_lv": pl.Int16,
+    "in_province": pl.Int16,
+    "referral": pl.Int16,
+    "medfee_sumamt": pl.Int64,
+    "fulamt_ownpay_amt": pl.Int64,
+    "overlmt_selfpay": pl.Int64,
+    "preselfpay_amt": pl.Int64,
+    "kind": pl.Int8,
+    "inscp_scp_amt": pl.Int64,
+}
+IDENTITY_SCHEMA: dict[str, pl.DataType] = {
+    "row": pl.UInt32,
+    "psn_no": pl.String,
+    "psn_idet_type": pl.String,
+    "group_bit": pl.Int64,
+    "begndate": pl.Date,
+    "enddate": pl.Date,
+}
 
 
 @dataclass

@@ -132,6 +132,25 @@ def test_another_year_is_shown_when_asked_for(users, client_for, ledger):
     assert cards(client_for(users.county).get("/?year=abc").content.decode())["fund"] == "14,300.00"
 
 
+def test_unless_asked_the_pages_show_the_latest_year_that_has_claims_or_screening_runs(
+    users, client_for
+):
+    from django.utils import timezone
+
+    from fangpin.claims.models import YearSum
+
+    today = timezone.localdate()
+    assert figures.shown_year(today) == today.year  # nothing yet: this year
+    YearSum.objects.create(person_key="P1", year=today.year - 2)
+    YearSum.objects.create(person_key="P1", year=today.year + 1)  # dated ahead: not yet shown
+    assert figures.shown_year(today) == today.year - 2
+    for page in ("/", "/reports/"):
+        body = client_for(users.county).get(page).content.decode()
+        assert f'<option value="{today.year - 2}" selected>' in body, page
+    YearSum.objects.create(person_key="P2", year=today.year)
+    assert figures.shown_year(today) == today.year
+
+
 def test_a_department_liaison_gets_no_payout_or_warning_figures(users, client_for, ledger):
     body = client_for(users.liaison).get("/").content.decode()
     assert "基金支付" not in body and "预警（未办结）" not in body

@@ -1,5 +1,5 @@
-"""Figures for the home page, within the user's area, for one year (the current one unless
-asked): the region pack in use, the special population and its enrollment rate, the year's
+"""Figures for the home page, within the user's area, for one year (`figures.shown_year`
+unless asked): the region pack in use, the special population and its enrollment rate, the year's
 three-tier payouts and policy-scope ratio, open warnings by colour, overdue cases, open
 missed-benefit notices; and for county-wide roles, accounts, logins and the charts.
 
@@ -113,18 +113,20 @@ def login_activity(
 
 
 def dashboard(user: Any, today: dt.date | None = None, year: int | None = None) -> Dashboard:
-    """The home page's figures for `user`, within the user's area, for `year` (default: the
-    current year; the enrollment rate is then the latest reconciliation's, whatever its year)."""
+    """The home page's figures for `user`, within the user's area, for `year` (default:
+    `figures.shown_year`; the enrollment rate is then the latest reconciliation's, whatever its
+    year)."""
     from fangpin.reports.access import may_see_statistics
     from fangpin.reports.cards import claims_figures, warning_figures
     from fangpin.reports.charts import payout_and_warning_charts
+    from fangpin.reports.figures import shown_year
 
     role = role_of(user)
     scope = area_scope(user)  # None: the county; else the township the figures are limited to
     today = today or timezone.localdate()
     board = Dashboard(
         pack=pack_in_use(),
-        year=year or today.year,
+        year=year or shown_year(today),
         county_wide=role in DASHBOARD_ROLES,
         statistics=may_see_statistics(user),
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, ExtractMonth
 
 from fangpin.claims.models import RESULT_FIELDS
@@ -29,6 +29,22 @@ from fangpin.reports.access import (
     year_cases,
     year_notices,
 )
+
+
+def shown_year(today: dt.date) -> int:
+    """The year the dashboard and the statistics show unless asked: this year once it has a
+    settled claim or a screening run, else the latest earlier year that has (in January, before
+    the new year's first claim, the bureau still looks at last year; a county whose ledger holds
+    an earlier year shows that year rather than a page of zeros), else this year."""
+    from fangpin.claims.models import YearSum
+    from fangpin.warnings.models import ScreeningRun
+
+    found = [
+        model.objects.filter(year__lte=today.year).aggregate(last=Max("year"))["last"]
+        for model in (YearSum, ScreeningRun)
+    ]
+    return max((y for y in found if y), default=today.year)
+
 
 AMOUNTS: tuple[str, ...] = RESULT_FIELDS  # what a settlement pays, tier by tier
 AMOUNT_LABELS: dict[str, str] = {

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from fangpin.accounts.access import role_required
 from fangpin.reports.access import STATS_ROLES, checked_township
-from fangpin.reports.figures import AMOUNT_LABELS, AMOUNTS, CaseCounts, Payouts
+from fangpin.reports.figures import AMOUNT_LABELS, AMOUNTS, CaseCounts, Payouts, shown_year
 from fangpin.reports.statistics import Statistics, statistics
 from fangpin.site.xlsx import xlsx_response
 
@@ -38,7 +38,7 @@ def year_choices(selected: int) -> list[int]:
 
 
 def _stats(request: HttpRequest) -> Statistics:
-    year = year_from(request) or timezone.localdate().year
+    year = year_from(request) or shown_year(timezone.localdate())
     township = checked_township(request.user, request.GET.get("township"))
     return statistics(request.user, year, township)
 

@@ -32,6 +32,7 @@ from django.utils import timezone
 from fangpin import audit
 from fangpin.engine.screen import counts, lowest_bounds, screen
 from fangpin.engine.workdays import CalendarRangeError, is_workday, working_days_between
+from fangpin.people.bulk import insert_rows
 from fangpin.policy.registry import load_pack
 from fangpin.warnings import sources
 from fangpin.warnings.bulk import copy_frame, select_frame, update_columns
@@ -508,29 +509,34 @@ def _locked(case: Case | int, *related: str) -> Case:
     return rows.select_related(*related).get(pk=pk)
 
 
+EVENT_FIELDS = ("case", "run", "at", "user", "username", "action", "from_state", "to_state",
+                "from_level", "to_level", "what")  # fmt: skip
+
+
 class _Trail:
-    """The events one step records on a case, and their audit entries: written at the end of
-    the step, all events in one insert and all audit entries in another."""
+    """The events one step (or one batch of steps) records on cases, and their audit entries:
+    written at the end, all events in one insert (plain rows: a batch writes thousands) and all
+    audit entries in another."""
 
     def __init__(self, user: Any):
         self.who = _user_or_none(user)
         self.username = _username(user) if self.who else ""
-        self.events: list[CaseEvent] = []
+        self.events: list[tuple] = []
         self.summaries: list[str] = []
 
     def add(
         self, case: Case, action: str, what: str, *, from_state: str = "", to_state: str = ""
     ) -> None:
         self.events.append(
-            CaseEvent(case=case, at=timezone.now(), user=self.who, username=self.username, action=action,
-                      from_state=from_state, to_state=to_state, what=what[:500])
+            (case.pk, None, timezone.now(), self.who.pk if self.who else None, self.username,
+             action, from_state, to_state, "", "", what[:500])
         )  # fmt: skip
         self.summaries.append(f"{action}：{what}"[:500])
 
     def write(self) -> None:
-        CaseEvent.objects.bulk_create(self.events)
+        insert_rows(CaseEvent, EVENT_FIELDS, self.events)
         audit.record_many(
-            self.who, audit.CHANGE, "warning_case", [e.case_id for e in self.events], self.summaries
+            self.who, audit.CHANGE, "warning_case", [e[0] for e in self.events], self.summaries
         )
 
 

@@ -44,6 +44,7 @@ from fangpin.warnings.services import (
 )
 
 CHUNK = 5_000  # case ids per IN (...) list
+LOOKED_AT = {(): (), ("opened_run",): ("opened_run__date",)}
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,9 @@ class _Batch:
             if related
             else Case.objects.select_for_update()
         )
-        rows = rows.select_related(*related).order_by("pk")
+        # Only what the steps look at; the rest of a returned case loads if it is asked for.
+        rows = rows.select_related(*related).only("state", "closed_at", *LOOKED_AT[related])
+        rows = rows.order_by("pk")
         for i in range(0, len(self.pks), CHUNK):
             self.cases.update((c.pk, c) for c in rows.filter(pk__in=self.pks[i : i + CHUNK]))
         missing = next((pk for pk in self.pks if pk not in self.cases), None)

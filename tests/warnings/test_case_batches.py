@@ -206,3 +206,19 @@ def test_an_empty_batch_does_nothing(users):
         assert record_visits([], user=users.cadre) == []
         assert close_cases([], user=users.cadre) == []
     assert q.n == 0
+
+
+def test_a_batch_larger_than_one_query_chunk_takes_every_case(reds, users, monkeypatch):
+    from fangpin.warnings import steps
+
+    monkeypatch.setattr(steps, "CHUNK", 3)  # four cases: two chunks for every IN list
+    backwards = list(reversed(reds))
+    record_visits([VisitStep(c, D(2025, 9, 29), "无风险") for c in backwards], user=users.cadre)
+    add_feedbacks([FeedbackStep(c, "已告知", D(2025, 9, 30)) for c in reds], user=users.cadre)
+    closed = close_cases([CloseStep(c) for c in backwards], user=users.cadre)
+    assert [c.pk for c in closed] == [c.pk for c in backwards]
+    assert set(
+        Case.objects.filter(pk__in=[c.pk for c in reds]).values_list("state", flat=True)
+    ) == {State.CLOSED}
+    assert Visit.objects.filter(case__in=reds).count() == 4
+    assert CaseEvent.objects.filter(case__in=reds, to_state=State.CLOSED).count() == 4

@@ -107,8 +107,9 @@ class _Batch:
         # Only what the steps look at; the rest of a returned case loads if it is asked for.
         rows = rows.select_related(*related).only("state", "closed_at", *LOOKED_AT[related])
         rows = rows.order_by("pk")
-        for i in range(0, len(self.pks), CHUNK):
-            self.cases.update((c.pk, c) for c in rows.filter(pk__in=self.pks[i : i + CHUNK]))
+        ordered = sorted(self.pks)  # chunk by chunk, still in one id order
+        for i in range(0, len(ordered), CHUNK):
+            self.cases.update((c.pk, c) for c in rows.filter(pk__in=ordered[i : i + CHUNK]))
         missing = next((pk for pk in self.pks if pk not in self.cases), None)
         if missing is not None:
             raise Case.DoesNotExist(f"案件 #{missing} 不存在")

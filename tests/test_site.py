@@ -32,3 +32,17 @@ def test_database_urls_for_postgresql_and_sqlite_are_understood(tmp_path):
 def test_an_unknown_database_scheme_fails_loudly(tmp_path):
     with pytest.raises(ConfigError, match="unknown scheme 'mysql'"):
         parse_database_url("mysql://x/y", tmp_path / "x")
+
+
+def test_a_sqlite_connection_keeps_wal_durability_with_a_larger_cache_and_memory_temp(tmp_path):
+    import sqlite3
+
+    config = parse_database_url("", tmp_path / "d.sqlite3")
+    con = sqlite3.connect(config["NAME"])
+    con.executescript(config["OPTIONS"]["init_command"])
+    pragmas = {p: con.execute(f"PRAGMA {p}").fetchone()[0] for p in
+               ("journal_mode", "synchronous", "foreign_keys", "cache_size", "temp_store")}  # fmt: skip
+    con.close()
+    # synchronous 1 = NORMAL, temp_store 2 = MEMORY; a negative cache size is in KiB
+    assert pragmas == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1,
+                       "cache_size": -131072, "temp_store": 2}  # fmt: skip

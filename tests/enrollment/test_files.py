@@ -5,7 +5,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from fangpin.enrollment.files import read_births, read_enrollment
+from fangpin.enrollment.files import SPACES, _texts, read_births, read_enrollment
 from fangpin.enrollment.reconcile import first_group, groups_on, newborns_due, statuses, summary
 from fangpin.tabular.io import TableError
 from tests.people.factories import make_id, write_workbook, wrong_check
@@ -37,6 +37,40 @@ def test_an_enrollment_csv_is_checked_row_by_row(tmp_path):
     assert reasons["insutype"] == "参保类型「商业保险」应为 居民 / 职工 / 异地"
     assert reasons["stop_reason"] == "停保原因「出国」应为空、死亡或服刑"
     assert checked.rejected_rows == 2
+
+
+def test_text_cells_are_stripped_as_python_strips_them_and_cells_of_other_types_kept_apart(
+    tmp_path,
+):
+    assert set(SPACES) == {c for c in map(chr, range(0x110000)) if c.isspace()}
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "psn_no,name,year,insutype,tier,paid_date,stop_reason\n"
+        f"{A},\u3000张三\xa0,2025, 居民\t,\x1f一档\u2028,2024-10-01 ,\n"
+        f" {B} ,李 四,2025,居民,一档,\u30002025-01-02,\n"
+        f"{B},李四,2025,居民,一档,2025-01-02,\u200b\n",
+        encoding="utf-8",
+    )
+    checked = read_enrollment(path, 2025)
+    assert checked.good.select("person_key", "name", "insutype", "tier", "paid_date").rows() == [
+        (A, "张三", "居民", "一档", dt.date(2024, 10, 1)),
+        (B, "李 四", "居民", "一档", dt.date(2025, 1, 2)),
+    ]
+    # a zero-width space is not white space to Python either: the cell is kept, and refused
+    assert checked.rejects.select("row", "column").rows() == [(4, "stop_reason")]
+    # workbook cells: one text per type, whatever a dict would take for equal
+    cells = ["1", 1, 1.0, True, None, dt.date(2025, 1, 2), " a\u3000", 6.40324e17, 1]
+    assert _texts(cells).to_list() == [
+        "1",
+        "1",
+        "1",
+        "True",
+        "",
+        "2025-01-02",
+        "a",
+        "6.40324E+17",
+        "1",
+    ]
 
 
 def test_an_enrollment_workbook_with_chinese_headers_is_read(tmp_path):

@@ -10,7 +10,9 @@ Every step is re-entrant: a case is only taken as far as it has not gone yet.
 
 A month's work is one transaction (each service's own atomic block becomes a savepoint in
 it), and what the cases already have (visits since their level, measures, feedback) is read
-once for all of them rather than case by case.
+once for all of them rather than case by case. Each officer's month goes through the batch
+verbs of `warnings.steps` (the checks of the one-case verbs, a table at a time): first all
+their visits, then their measures, their feedback and their closings.
 """
 
 from __future__ import annotations
@@ -23,7 +25,16 @@ from django.db import transaction
 from django.db.models import F
 
 from fangpin.warnings.models import Case, Feedback, Finding, Measure, MeasureKind, State, Visit
-from fangpin.warnings.services import add_feedback, add_measure, close_case, record_visit
+from fangpin.warnings.steps import (
+    CloseStep,
+    FeedbackStep,
+    MeasureStep,
+    VisitStep,
+    add_feedbacks,
+    add_measures,
+    close_cases,
+    record_visits,
+)
 
 # Shares of the fates, out of 100; a red case is never left unvisited in the demo, since seed
 # 000's counties report their red warnings visited within 5 working days.
@@ -87,59 +98,53 @@ def _work(run_date: dt.date, seed: int, actors: dict, county_user, today: dt.dat
     visited = _having(Visit.objects.filter(date__gte=F("case__level_since")), open_)
     measured = _having(Measure.objects.all(), open_)
     answered = _having(Feedback.objects.all(), open_)
+    # Each officer's steps, a kind at a time: every case's visit comes before its measure,
+    # and its measure before its feedback or closing.
+    steps: dict[int, tuple[object, list, list, list, list]] = {}
     for case in cases:
         fate = fate_of(seed, case)
         user = actors.get(case.township_id, county_user)
+        visits, measures, feedback, closing = steps.setdefault(user.pk, (user, [], [], [], []))[1:]
         lag = 1 + _draw(seed, case, case.level_since.isoformat()) % 4
         visit_day = _on(case.level_since + dt.timedelta(days=lag), today)
         if case.pk not in visited:
             risk = fate in (RISK_CLOSED, ASSISTING)
-            record_visit(
+            visits.append(VisitStep(
                 case.pk,
                 date=visit_day,
                 finding=Finding.RISK if risk else Finding.NO_RISK,
-                user=user,
                 visitor=user.first_name or user.username,
                 note="入户核查，医疗费用负担较重，家庭收入有限"
                 if risk
                 else "入户核查，家庭收入稳定，暂无返贫风险",
-            )
-            done.visits += 1
+            ))  # fmt: skip
         if fate in (RISK_CLOSED, ASSISTING) and case.pk not in measured:
             kind = MEASURES[_draw(seed, case, "measure") % len(MEASURES)]
             amount = 100 * (500 + _draw(seed, case, "amount") % 4500) if kind in (
                 MeasureKind.MEDICAL_ASSISTANCE, MeasureKind.TEMPORARY_ASSISTANCE
             ) else None  # fmt: skip
-            add_measure(
-                case.pk,
-                kind=kind,
-                date=_on(visit_day + dt.timedelta(days=2), today),
-                user=user,
-                amount=amount,
-            )
-            done.measures += 1
+            measures.append(MeasureStep(
+                case.pk, kind=kind, date=_on(visit_day + dt.timedelta(days=2), today), amount=amount
+            ))  # fmt: skip
         if fate in (NO_RISK, RISK_CLOSED):
             text = (
                 "经核查无需帮扶，已告知户主"
                 if fate == NO_RISK
                 else "帮扶措施已落实，费用负担明显减轻"
             )
-            close_case(
-                case.pk,
-                user=user,
-                feedback=text,
-                date=_on(visit_day + dt.timedelta(days=7), today),
+            closing.append(
+                CloseStep(case.pk, feedback=text, date=_on(visit_day + dt.timedelta(days=7), today))
             )
-            done.feedback += 1
-            done.closed += 1
         elif fate == ASSISTING and case.pk not in answered:
-            add_feedback(
-                case.pk,
-                text="帮扶进行中，持续跟踪费用情况",
+            feedback.append(FeedbackStep(
+                case.pk, text="帮扶进行中，持续跟踪费用情况",
                 date=_on(visit_day + dt.timedelta(days=5), today),
-                user=user,
-            )
-            done.feedback += 1
+            ))  # fmt: skip
+    for user, visits, measures, feedback, closing in steps.values():
+        done.visits += len(record_visits(visits, user=user))
+        done.measures += len(add_measures(measures, user=user))
+        done.feedback += len(add_feedbacks(feedback, user=user)) + len(closing)
+        done.closed += len(close_cases(closing, user=user))
     return done
 
 

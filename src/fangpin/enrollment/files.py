@@ -93,6 +93,35 @@ def _text(v: Any) -> str:
     return str(v).strip()
 
 
+# What Python's str.strip() takes off: every character whose isspace() is true.
+SPACES = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def _texts(values: list[Any]) -> pl.Series:
+    """`_text` of every cell, as a String series. A CSV's cells are all text: those are
+    stripped in one Polars call; other columns are worked out once per distinct cell (told
+    apart by type too, since 1, 1.0 and True are one key to a dict but not one cell)."""
+    if all(v.__class__ is str for v in values):
+        return pl.Series(values, dtype=pl.String).str.strip_chars(SPACES)
+    return pl.Series(_each(_text, values), dtype=pl.String)
+
+
+def _each(fn: Any, values: list[Any]) -> list[Any]:
+    """fn of every value, called once per distinct (type, value)."""
+    memo: dict[tuple[type, Any], Any] = {}
+    out = []
+    for v in values:
+        key = (v.__class__, v)
+        got = memo.get(key, memo)
+        if got is memo:
+            got = memo[key] = fn(v)
+        out.append(got)
+    return out
+
+
 def _problems(df: pl.DataFrame, problems: list[tuple[str, str, pl.Expr, pl.Expr]]) -> pl.DataFrame:
     parts = [
         df.filter(bad).select(
@@ -106,7 +135,7 @@ def _problems(df: pl.DataFrame, problems: list[tuple[str, str, pl.Expr, pl.Expr]
 def _person_columns(raw: list[Any]) -> pl.DataFrame:
     """person_key (normalised text), id_no (a valid ID or null), id_error."""
     as_number = pl.Series([isinstance(v, float | int) and not isinstance(v, bool) for v in raw])
-    checked = check_ids(pl.Series([_text(v) for v in raw], dtype=pl.String), as_number=as_number)
+    checked = check_ids(_texts(raw), as_number=as_number)
     return checked.select(
         pl.col("id_no").alias("person_key"),
         pl.when(pl.col("error").is_null()).then(pl.col("id_no")).alias("id_no"),
@@ -123,17 +152,18 @@ def read_enrollment(path: str | Path, year: int) -> Checked:
     cols, rownos = _columns(path, ENROLLMENT_SYNONYMS, ("person", "insutype"))
     n = len(rownos)
     blank = [""] * n
-    paid = [parse_date_cell(v) for v in cols.get("paid_date", blank)]
+    # A year's payments fall on a few hundred days: each parsed once.
+    paid = _each(parse_date_cell, cols.get("paid_date", blank))
     df = pl.DataFrame(
         {
             "row": rownos,
-            "name": [_text(v) for v in cols.get("name", blank)],
-            "year_raw": [_text(v) for v in cols.get("year", [str(year)] * n)],
-            "insutype_raw": [_text(v) for v in cols.get("insutype", blank)],
-            "tier": [_text(v) for v in cols.get("tier", blank)],
-            "paid_raw": [_text(v) for v in cols.get("paid_date", blank)],
+            "name": _texts(cols.get("name", blank)),
+            "year_raw": _texts(cols.get("year", [str(year)] * n)),
+            "insutype_raw": _texts(cols.get("insutype", blank)),
+            "tier": _texts(cols.get("tier", blank)),
+            "paid_raw": _texts(cols.get("paid_date", blank)),
             "paid_date": [d for d, _ in paid],
-            "stop_raw": [_text(v) for v in cols.get("stop_reason", blank)],
+            "stop_raw": _texts(cols.get("stop_reason", blank)),
         },
         # Typed explicitly: a file with a header and no rows must give empty columns of the
         # right types, not columns of nulls that the checks below cannot compare.

@@ -149,22 +149,25 @@ def _new_upload(
         upload.file.save(f"{sha[:12]}{path.suffix.lower()}", File(f), save=False)
     stored.append(upload.file.name)
     upload.save()
-    problems = [
-        UploadReject(
-            upload=upload,
-            row=r,
-            column=c[:64],
-            value=(v or "")[:255],
-            reason=why[:255],
-            level=level,
-        )
-        for frame, level in (
-            (checked.rejects, UploadReject.Level.REJECT),
-            (checked.warnings, UploadReject.Level.WARNING),
-        )
-        for r, c, v, why in frame.select("row", "column", "value", "reason").iter_rows()
-    ]
-    UploadReject.objects.bulk_create(problems, batch_size=BATCH)
+    # Thousands of problem rows in a county's list: plain tuples (bulk.insert_rows), cut to
+    # the columns' lengths in Polars.
+    problems = pl.concat(
+        [
+            frame.select(
+                pl.lit(upload.pk, dtype=pl.Int64).alias("upload"),
+                pl.col("row").cast(pl.Int64),
+                pl.col("column").str.slice(0, 64),
+                pl.col("value").fill_null("").str.slice(0, 255),
+                pl.col("reason").str.slice(0, 255),
+                pl.lit(level.value).alias("level"),
+            )
+            for frame, level in (
+                (checked.rejects, UploadReject.Level.REJECT),
+                (checked.warnings, UploadReject.Level.WARNING),
+            )
+        ]
+    )
+    insert_rows(UploadReject, problems.columns, problems.iter_rows())
     return upload
 
 

@@ -47,7 +47,11 @@ def sqlite_config(path: Path) -> dict:
         "NAME": str(path),
         "OPTIONS": {
             # WAL lets the web app read while a batch writes; IMMEDIATE avoids lock upgrades.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            # Up to 128 MiB of pages per connection (the default is 2 MiB: a month's import
+            # spills its changed pages to the WAL before it commits), and sorts and temporary
+            # tables in memory. Durability is as before (synchronous NORMAL).
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+            "PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;",
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
         },

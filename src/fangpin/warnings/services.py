@@ -35,8 +35,8 @@ from django.utils import timezone
 from fangpin import audit
 from fangpin.engine.screen import counts, lowest_bounds, screen
 from fangpin.engine.workdays import CalendarRangeError, is_workday, working_days_between
+from fangpin.people.bulk import insert_rows
 from fangpin.policy.registry import load_pack
-from fangpin.units import fen_to_yuan
 from fangpin.warnings import sources
 from fangpin.warnings.bulk import copy_frame, select_frame, update_columns
 from fangpin.warnings.models import (
@@ -46,7 +46,6 @@ from fangpin.warnings.models import (
     Feedback,
     Finding,
     Measure,
-    MeasureKind,
     RunFlag,
     ScreeningRun,
     State,
@@ -503,29 +502,34 @@ def _locked(case: Case | int, *related: str) -> Case:
     return rows.select_related(*related).get(pk=pk)
 
 
+EVENT_FIELDS = ("case", "run", "at", "user", "username", "action", "from_state", "to_state",
+                "from_level", "to_level", "what")  # fmt: skip
+
+
 class _Trail:
-    """The events one step records on a case, and their audit entries: written at the end of
-    the step, all events in one insert and all audit entries in another."""
+    """The events one step (or one batch of steps) records on cases, and their audit entries:
+    written at the end, all events in one insert (plain rows: a batch writes thousands) and all
+    audit entries in another."""
 
     def __init__(self, user: Any):
         self.who = _user_or_none(user)
         self.username = _username(user) if self.who else ""
-        self.events: list[CaseEvent] = []
+        self.events: list[tuple] = []
         self.summaries: list[str] = []
 
     def add(
         self, case: Case, action: str, what: str, *, from_state: str = "", to_state: str = ""
     ) -> None:
         self.events.append(
-            CaseEvent(case=case, at=timezone.now(), user=self.who, username=self.username, action=action,
-                      from_state=from_state, to_state=to_state, what=what[:500])
+            (case.pk, None, timezone.now(), self.who.pk if self.who else None, self.username,
+             action, from_state, to_state, "", "", what[:500])
         )  # fmt: skip
         self.summaries.append(f"{action}：{what}"[:500])
 
     def write(self) -> None:
-        CaseEvent.objects.bulk_create(self.events)
+        insert_rows(CaseEvent, EVENT_FIELDS, self.events)
         audit.record_many(
-            self.who, audit.CHANGE, "warning_case", [e.case_id for e in self.events], self.summaries
+            self.who, audit.CHANGE, "warning_case", [e[0] for e in self.events], self.summaries
         )
 
 
@@ -554,16 +558,6 @@ def move(case: Case | int, to_state: str, *, user: Any = None, note: str = "") -
     return case
 
 
-def _not_closed(case: Case) -> None:
-    if case.state == State.CLOSED:
-        raise CaseError("案件已办结，不能再录入")
-
-
-def _not_future(day: dt.date, what: str) -> None:
-    if day > timezone.localdate():
-        raise CaseError(f"{what}不能晚于今天")
-
-
 def record_visit(
     case: Case | int,
     *,
@@ -575,29 +569,9 @@ def record_visit(
     photo: UploadedFile | None = None,
 ) -> Visit:
     """Record a household visit; the first visit moves 待核查 → 已核查."""
-    if finding not in Finding.values:
-        raise CaseError(f"核查结论须为 {'、'.join(Finding.values)}")
-    if photo is not None:
-        _check_photo(photo)
-    trail = _Trail(user)
-    with transaction.atomic():
-        case = _locked(case, "opened_run")
-        _not_closed(case)
-        _not_future(date, "核查日期")
-        if date < case.opened_run.date:
-            raise CaseError(f"核查日期早于预警筛查日期 {case.opened_run.date.isoformat()}")
-        visit = Visit(case=case, date=date, visitor=visitor[:64], finding=finding, note=note,
-                      recorded_by=_user_or_none(user), recorded_at=timezone.now())  # fmt: skip
-        if photo is not None:
-            visit.form_photo.save(_photo_name(case, photo), photo, save=False)
-        visit.save()
-        what = f"{date.isoformat()} 入户核查：{finding}" + (f"（{note}）" if note else "")
-        trail.add(case, CaseEvent.Action.VISIT, what)
-        if case.state == State.PENDING:
-            # A case waiting for its visit has none before this one.
-            _move(case, State.VERIFIED, trail, visit=visit)
-        trail.write()
-    return visit
+    from fangpin.warnings.steps import VisitStep, record_visits
+
+    return record_visits([VisitStep(case, date, finding, visitor, note, photo)], user=user)[0]
 
 
 def attach_visit_form(visit: Visit | int, photo: UploadedFile, *, user: Any = None) -> Visit:
@@ -641,54 +615,16 @@ def add_measure(
 ) -> Measure:
     """Record an assistance measure; the first one after a visit that found risk moves the case
     已核查 → 帮扶中. `amount` is in fen."""
-    if kind not in MeasureKind.values:
-        raise CaseError(f"帮扶措施须为 {'、'.join(MeasureKind.values)} 之一")
-    if amount is not None and (
-        not isinstance(amount, int) or isinstance(amount, bool) or amount < 0
-    ):
-        raise CaseError("金额须为不小于 0 的整数（分）")
-    trail = _Trail(user)
-    with transaction.atomic():
-        case = _locked(case)
-        _not_closed(case)
-        _not_future(date, "措施日期")
-        if case.state == State.PENDING:
-            raise CaseError("尚未入户核查，不能录入帮扶措施")
-        visit = latest_visit(case) if case.state == State.VERIFIED else None
-        if case.state == State.VERIFIED and (visit is None or visit.finding != Finding.RISK):
-            raise CaseError("核查结论为无风险，不能录入帮扶措施；如情况有变请先重新核查")
-        measure = Measure.objects.create(case=case, kind=kind, amount=amount, date=date, note=note,
-                                         recorded_by=_user_or_none(user), recorded_at=timezone.now())  # fmt: skip
-        money = f" {fen_to_yuan(amount)} 元" if amount is not None else ""
-        what = f"{date.isoformat()} {kind}{money}" + (f"（{note}）" if note else "")
-        trail.add(case, CaseEvent.Action.MEASURE, what)
-        if case.state == State.VERIFIED:
-            _move(case, State.ASSISTING, trail, visit=visit, measured=True)
-        trail.write()
-    return measure
+    from fangpin.warnings.steps import MeasureStep, add_measures
 
-
-def _add_feedback(case: Case, text: str, date: dt.date, user: Any, trail: _Trail) -> Feedback:
-    _not_closed(case)
-    _not_future(date, "反馈日期")
-    if case.state == State.PENDING:
-        raise CaseError("尚未入户核查，不能反馈")
-    feedback = Feedback.objects.create(case=case, text=text, date=date, recorded_by=_user_or_none(user),
-                                       recorded_at=timezone.now())  # fmt: skip
-    trail.add(case, CaseEvent.Action.FEEDBACK, f"{date.isoformat()} 反馈：{text}")
-    return feedback
+    return add_measures([MeasureStep(case, kind, date, amount, note)], user=user)[0]
 
 
 def add_feedback(case: Case | int, *, text: str, date: dt.date, user: Any = None) -> Feedback:
     """Record the township's feedback (帮扶反馈) on a visited case."""
-    text = (text or "").strip()
-    if not text:
-        raise CaseError("反馈内容不能为空")
-    trail = _Trail(user)
-    with transaction.atomic():
-        feedback = _add_feedback(_locked(case), text, date, user, trail)
-        trail.write()
-    return feedback
+    from fangpin.warnings.steps import FeedbackStep, add_feedbacks
+
+    return add_feedbacks([FeedbackStep(case, text, date)], user=user)[0]
 
 
 def close_case(
@@ -696,24 +632,9 @@ def close_case(
 ) -> Case:
     """Close a case (已办结); `feedback`, when given, is recorded first. Refused without feedback,
     from 待核查, and from 已核查 when the visit found risk."""
-    trail = _Trail(user)
-    with transaction.atomic():
-        case = _locked(case)
-        # Refused before anything is written (and a refusal further on rolls back the block).
-        if case.state == State.PENDING or case.state == State.CLOSED:
-            raise CaseError(transition_problem(case, State.CLOSED) or "不能办结")
-        known: dict[str, Any] = {}
-        if case.state == State.VERIFIED:
-            known["visit"] = latest_visit(case)
-        if feedback:
-            text = feedback.strip()
-            if not text:
-                raise CaseError("反馈内容不能为空")
-            _add_feedback(case, text, date or timezone.localdate(), user, trail)
-            known["answered"] = True
-        _move(case, State.CLOSED, trail, **known)
-        trail.write()
-    return case
+    from fangpin.warnings.steps import CloseStep, close_cases
+
+    return close_cases([CloseStep(case, feedback, date)], user=user)[0]
 
 
 # --- overdue ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 from python_calamine import load_workbook
 from stdnum.cn import ric
 
+from fangpin.synth.deptlists import listed_from
 from fangpin.synth.identities import DEPARTMENT_OF, IDENTITIES
 from fangpin.synth.ids import check_char
 
@@ -105,9 +106,11 @@ def _month_expected(idt: pl.DataFrame, dept: str, year: int, month: int) -> set[
     first = dt.date(year, month, 1).isoformat()
     last = dt.date(year, month, calendar.monthrange(year, month)[1]).isoformat()
     types = [t for t, d in DEPARTMENT_OF.items() if d == dept]
+    begin = pl.col("begndate").str.to_date()
+    listed = listed_from(pl.col("psn_no"), pl.col("psn_idet_type"), begin)
     active = idt.filter(
         pl.col("psn_idet_type").is_in(types)
-        & (pl.col("begndate") <= last)
+        & (listed <= dt.date.fromisoformat(last))
         & (pl.col("enddate").is_null() | (pl.col("enddate") >= first))
     )
     return set(active.select("psn_no", "psn_idet_type").iter_rows())
@@ -136,6 +139,18 @@ def test_each_list_holds_exactly_the_identities_active_in_its_month(county20k, d
     expected = _month_expected(idt, dept, 2025, month)
     assert observed <= expected
     assert len(expected - observed) == unreadable
+
+
+def test_some_identities_of_the_year_reach_the_lists_a_month_after_they_take_effect(county20k):
+    idt = county20k.csv("identities.csv").with_columns(pl.col("begndate").str.to_date())
+    late = idt.filter(pl.col("begndate").dt.year() == 2025).with_columns(
+        listed_from(pl.col("psn_no"), pl.col("psn_idet_type"), pl.col("begndate")).alias("listed")
+    )
+    month = pl.col("listed").dt.month() - pl.col("begndate").dt.month()
+    assert late.height > 0
+    assert late.filter(month >= 1).height > 0  # first listed in a later month
+    assert late.filter(month == 0).height > 0  # and some in their own month
+    assert (late["listed"] - late["begndate"]).dt.total_days().max() < 46
 
 
 def test_an_exit_date_is_shown_only_when_the_identity_ends_in_that_month(county20k):

@@ -2,9 +2,12 @@
 
 Each department (民政, 乡村振兴, 残联, 卫健, 退役军人事务) sends, for each month, one
 xlsx file ``{dept}_{year}{MM}.xlsx`` listing the identities it recognises at the end of
-that month: spells that began on or before the month's last day and had not ended
-before its first day. An end date inside the month is shown in the exit column; later
-end dates are not known yet.
+that month: spells it had approved by the month's last day and that had not ended before its
+first day. An approval is recorded some days after the date it takes effect (the 认定日期 the
+list shows; `listed_from`): a person identified in March may first appear on April's list with
+a March date, so claims settled in between went without the identity — what the bureau's
+missed-benefits run exists to find. An end date inside the month is shown in the exit column;
+later end dates are not known yet.
 
 Offices differ in headers and date styles. A small share of rows (~1.5%) is dirty;
 every dirty row is recorded in ``dept/_dirty.csv`` as ``(file, row, kind)`` with
@@ -158,6 +161,19 @@ def dept_frames(
     return out
 
 
+# Days between the date an identity takes effect and its approval reaching the office's list.
+APPROVAL_LAG_DAYS = 46
+
+
+def listed_from(id_no: pl.Expr, identity: pl.Expr, begin: pl.Expr) -> pl.Expr:
+    """The day a spell is first on its office's lists: its begin date plus 0 to 45 days, a
+    fixed function of the person's ID sequence digits and the identity's name (so anyone
+    holding identities.csv can tell which list a spell first appears on)."""
+    seq = id_no.str.slice(14, 3).cast(pl.Int64, strict=False).fill_null(0)
+    lag = (seq * 7 + identity.str.len_chars().cast(pl.Int64)) % APPROVAL_LAG_DAYS
+    return begin + pl.duration(days=lag)
+
+
 def _date_expr(col: str, style: str) -> pl.Expr:
     if style == "cell":
         return (pl.col(col) - pl.lit(EXCEL_EPOCH)).dt.total_days()
@@ -169,8 +185,9 @@ def month_rows(frame: pl.DataFrame, fmt: DeptFormat, year: int, month: int) -> l
     """Clean data rows of one month's list, cells in the format's column order."""
     first = dt.date(year, month, 1)
     last = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+    listed = listed_from(pl.col("id"), pl.col("identity"), pl.col("begin"))
     snap = frame.filter(
-        (pl.col("begin") <= last) & (pl.col("end").is_null() | (pl.col("end") >= first))
+        (listed <= last) & (pl.col("end").is_null() | (pl.col("end") >= first))
     ).with_columns(pl.when(pl.col("end") <= last).then(pl.col("end")).alias("end"))
     exprs = []
     for _, fld in fmt.columns:

@@ -80,6 +80,11 @@ def test_the_ledger_holds_the_special_population_with_identities_and_townships(d
     special = Person.objects.filter(identities__isnull=False).distinct()
     assert special.filter(township__isnull=False).count() == special.count()
     assert Person.objects.filter(township__code="640324100").exists()
+    # Everyone else takes the place they are enrolled in: a warning of anyone in the county
+    # reaches a township (only people never enrolled here, such as babies, have none).
+    placed = Person.objects.filter(township__isnull=False).count()
+    assert placed >= 0.97 * Person.objects.count()
+    assert Case.objects.filter(township__isnull=True).count() <= 0.03 * Case.objects.count()
 
 
 def test_enrollment_is_imported_reconciled_monthly_and_subsidised(demo):

@@ -308,3 +308,36 @@ def test_the_import_enrollment_command_reports_counts_and_rejects(tmp_path, caps
     assert main(["import-enrollment", str(path), "--year", "2025"]) == 1
     assert "nothing changed" in capsys.readouterr().out
     assert EnrollmentRecord.objects.count() == 1
+
+
+def test_an_enrollment_file_gives_its_township_and_village_to_people_who_have_none(tmp_path):
+    """P1 is new, P2 known without a township, P3 known in 河西镇 (kept: the lists' place wins),
+    P4 known by another person number, P5 enrolled with no place given."""
+    areas = AreaResolver()
+    hexi = areas.township("河西镇")
+    Person.objects.create(id_no=ID["P2"], name="P2")
+    Person.objects.create(id_no=ID["P3"], name="P3", township=hexi, village=areas.village(hexi, "一村"))
+    Person.objects.create(id_no=ID["P4"], psn_no="N-4", name="P4")
+    path = tmp_path / "places.csv"
+    path.write_text(
+        "身份证号,姓名,年度,参保类型,缴费档次,缴费日期,乡镇,村\n"
+        f"{ID['P1']},P1,2025,居民,一档,2024-10-01,豫海镇,民主社区\n"
+        f"{ID['P2']},P2,2025,居民,一档,2024-10-02, 丁塘镇 ,丁塘村\n"
+        f"{ID['P3']},P3,2025,居民,一档,2024-10-03,豫海镇,民主社区\n"
+        "N-4,P4,2025,居民,一档,2024-10-04,丁塘镇,\n"
+        f"{ID['P5']},P5,2025,居民,一档,2024-10-05,,\n",
+        encoding="utf-8",
+    )
+    result = import_enrollment(path, 2025)
+    assert result.batch.rows_new == 5 and result.batch.persons_created == 2
+    places = {
+        p.name: (p.township and p.township.name, p.village and p.village.name)
+        for p in Person.objects.select_related("township", "village")
+    }
+    assert places == {
+        "P1": ("豫海镇", "民主社区"),
+        "P2": ("丁塘镇", "丁塘村"),
+        "P3": ("河西镇", "一村"),
+        "P4": ("丁塘镇", None),
+        "P5": (None, None),
+    }

@@ -17,7 +17,8 @@ COLUMNS = {
         "township_code", "village_code", "household_no", "relation",
     ],
     "identities.csv": ["psn_no", "psn_idet_type", "begndate", "enddate"],
-    "enrollment.csv": ["psn_no", "name", "year", "insutype", "tier", "paid_date", "stop_reason"],
+    "enrollment.csv": ["psn_no", "name", "year", "insutype", "tier", "paid_date", "stop_reason",
+                       "township", "village"],
     "births.csv": ["psn_no", "name", "birth_date", "township_code"],
     "claims.csv": [
         "setl_id", "psn_no", "setl_date", "med_type", "hosp_lv", "in_province", "referral",

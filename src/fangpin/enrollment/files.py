@@ -2,7 +2,9 @@
 
 An enrollment file (CSV or Excel; from the tax bureau or the insurance system) has a person
 column (`psn_no` or 身份证号), and `name`, `year`, `insutype` (居民 / 职工 / 异地, or the
-national codes 390 / 310), `tier`, `paid_date`, `stop_reason` (死亡 / 服刑). A births file has
+national codes 390 / 310), `tier`, `paid_date`, `stop_reason` (死亡 / 服刑), and optionally the
+`township` and `village` the person is enrolled in (residents enrol through their township and
+village, so the insurance system knows where everyone lives). A births file has
 the baby's `psn_no` or ID, `name`, `birth_date` and `township` (a name or a code).
 """
 
@@ -28,6 +30,8 @@ ENROLLMENT_SYNONYMS: dict[str, tuple[str, ...]] = {
     "tier": ("tier", "档次", "缴费档次"),
     "paid_date": ("paid_date", "缴费日期", "缴费时间"),
     "stop_reason": ("stop_reason", "停保原因", "暂停原因", "中断原因"),
+    "township": ("township", "乡镇", "乡镇(街道)", "所属乡镇", "参保乡镇"),
+    "village": ("village", "村", "村(社区)", "行政村", "所属村", "参保村"),
 }
 BIRTH_SYNONYMS: dict[str, tuple[str, ...]] = {
     "person": ENROLLMENT_SYNONYMS["person"],
@@ -147,7 +151,8 @@ def read_enrollment(path: str | Path, year: int) -> Checked:
     """Check an enrollment file for year `year`.
 
     Good rows: row, person_key (a valid ID, or another person number to look up), id_no (the
-    valid ID or null), id_error, name, year, insutype, tier, paid_date, stop_reason.
+    valid ID or null), id_error, name, year, insutype, tier, paid_date, stop_reason, township,
+    village (names as given, empty when the file has none).
     """
     cols, rownos = _columns(path, ENROLLMENT_SYNONYMS, ("person", "insutype"))
     n = len(rownos)
@@ -164,6 +169,8 @@ def read_enrollment(path: str | Path, year: int) -> Checked:
             "paid_raw": _texts(cols.get("paid_date", blank)),
             "paid_date": [d for d, _ in paid],
             "stop_raw": _texts(cols.get("stop_reason", blank)),
+            "township": _texts(cols.get("township", blank)),
+            "village": _texts(cols.get("village", blank)),
         },
         # Typed explicitly: a file with a header and no rows must give empty columns of the
         # right types, not columns of nulls that the checks below cannot compare.
@@ -171,7 +178,9 @@ def read_enrollment(path: str | Path, year: int) -> Checked:
             "row": pl.Int64,
             "paid_date": pl.Date,
             **dict.fromkeys(
-                ("name", "year_raw", "insutype_raw", "tier", "paid_raw", "stop_raw"), pl.String
+                ("name", "year_raw", "insutype_raw", "tier", "paid_raw", "stop_raw",
+                 "township", "village"),
+                pl.String,
             ),
         },
     )
@@ -203,6 +212,8 @@ def read_enrollment(path: str | Path, year: int) -> Checked:
         "tier",
         "paid_date",
         "stop_reason",
+        "township",
+        "village",
     )
     return Checked(good, rejects)
 

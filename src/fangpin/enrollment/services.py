@@ -75,31 +75,68 @@ def _import_message(batch: EnrollmentImport) -> str:
     )
 
 
-def _person_keys(
-    keys: list[str], ids: list[str | None], names: list[str], source: str
-) -> tuple[dict[str, int], int]:
-    """person_key -> person pk: valid IDs found or created, other keys looked up as psn_no."""
+def _areas_named(good: pl.DataFrame) -> dict[str, tuple[int | None, int | None]]:
+    """person_key -> (township id, village id) as the file's first row naming a township for
+    that person gives them (areas found by name or code, created under the county when new,
+    as a department list's are)."""
+    named = good.filter(pl.col("township") != "").unique(
+        "person_key", keep="first", maintain_order=True
+    )
+    if named.height == 0:
+        return {}
+    areas, place = AreaResolver(), {}
+    for town, village in named.select("township", "village").unique().iter_rows():
+        t = areas.township(town)
+        v = areas.village(t, village)
+        place[(town, village)] = (t.pk if t else None, v.pk if v else None)
+    return {
+        key: place[(town, village)]
+        for key, town, village in named.select("person_key", "township", "village").iter_rows()
+    }
+
+
+def _person_keys(good: pl.DataFrame, source: str) -> tuple[dict[str, int], int]:
+    """person_key -> person pk: valid IDs found or created, other keys looked up as psn_no.
+    A person created here, or known without a township, takes the township and village the
+    file names for them; a known township is left as it is (the departments' lists and the
+    household file know a person's home better than a payment record)."""
+    keys, ids, names = good["person_key"].to_list(), good["id_no"].to_list(), good["name"].to_list()
+    place = _areas_named(good)
     valid = sorted({i for i in ids if i})
-    known = {k: v[0] for k, v in persons_by_id(valid).items()}
+    found = persons_by_id(valid)
+    known = {k: v[0] for k, v in found.items()}
     name_of = dict(zip(ids, names, strict=True))
     now = timezone.now()
     # (id_no, name, sex, birth_date, township, village, household, relation, source, created, updated)
     new = [
-        (i, (name_of.get(i) or "")[:64], sex(i), birth_date(i), None, None, None, "", source[:64], now, now)
+        (i, (name_of.get(i) or "")[:64], sex(i), birth_date(i), *place.get(i, (None, None)), None,
+         "", source[:64], now, now)
         for i in valid
         if i not in known
     ]  # fmt: skip
     known.update(create_persons(new))
     others = sorted({k for k, i in zip(keys, ids, strict=True) if not i and k})
-    known.update((k, pk) for k, pk in select_in(Person, "psn_no", others, ("id",)))
-    known.update((k, pk) for k, pk in select_in(Person, "id_no", others, ("id",)))
+    by_number = dict(select_in(Person, "psn_no", others, ("id",)))
+    by_number.update(select_in(Person, "id_no", others, ("id",)))
+    known.update(by_number)
+    # Known persons with no township yet, the file naming one: those with a valid ID came with
+    # their township above; those found by another number are read here.
+    homeless = {pk for i, (pk, _n, town, *_rest) in found.items() if town is None and i in place}
+    others_pks = sorted({pk for k, pk in by_number.items() if k in place})
+    homeless |= {
+        pk for (pk,) in select_in(Person, "id", others_pks, (), where="{township} IS NULL")
+    }
+    update_rows(
+        Person,
+        ("township", "village", "updated_at"),
+        [(known[k], *place[k], now) for k in place if known.get(k) in homeless],
+    )
     return known, len(new)
 
 
 def _merge_records(batch: EnrollmentImport, checked: Checked) -> pl.DataFrame:
     good = checked.good
-    keys, ids, names = good["person_key"].to_list(), good["id_no"].to_list(), good["name"].to_list()
-    pk_of, created = _person_keys(keys, ids, names, f"参保数据#{batch.pk}")
+    pk_of, created = _person_keys(good, f"参保数据#{batch.pk}")
     # Only the records of the people this file names can match one of its rows.
     existing = {
         (person, key): (pk, tier, stop)

@@ -89,7 +89,16 @@ def generate(
                 p.select(pl.int_range(0, p.height, dtype=pl.Int64).alias("person"), "psn_no"),
                 on="person",
             ).select("psn_no", "psn_idet_type", "begndate", "enddate"),
-            "enrollment.csv": enrollment.drop("person"),
+            "enrollment.csv": enrollment.join(
+                villages.select(
+                    "village_code",
+                    pl.col("township_name").alias("township"),
+                    pl.col("village_name").alias("village"),
+                ),
+                on="village_code",
+                how="left",
+                maintain_order="left",
+            ).drop("person", "village_code"),
             "births.csv": build_births(p),
             "claims.csv": claims_for_csv(claims),
         }

@@ -78,8 +78,8 @@ def build_enrollment(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Enrollment rows and claim coverage.
 
-    Returns ``(enrollment, coverage)``. ``enrollment`` has the public columns plus
-    ``person``; ``coverage`` has one row per person insured in the county's resident
+    Returns ``(enrollment, coverage)``. ``enrollment`` has the public columns but the place
+    names, plus ``person`` and the ``village_code`` enrolled in; ``coverage`` has one row per person insured in the county's resident
     scheme with ``person, cover_from, cover_to`` (dates) — the window in which their
     claims are settled here.
     """
@@ -117,6 +117,7 @@ def build_enrollment(
             "tier": np.where(insutype == "居民", "一档", ""),
             "paid_date": paid_str,
             "stop_reason": stop,
+            "village_code": p["village_code"].to_numpy()[idx],
         }
     )
     # A few residents paid twice (重复缴费): a second row with another date.

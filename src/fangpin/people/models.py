@@ -90,8 +90,9 @@ class Person(models.Model):
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     class Meta:
+        # No index of township's own: its foreign key's index serves every lookup by township,
+        # and each index is one more write for every person a list or enrollment file adds.
         verbose_name = verbose_name_plural = "人员"
-        indexes = [models.Index(fields=["township"], name="people_person_township")]
 
     def __str__(self) -> str:
         return f"{self.name} {self.id_no[:6]}…"

@@ -50,12 +50,23 @@ def _cursor():
     """A cursor binding parameters on the server, wrapped as Django wraps its own (so query
     logging and capture see it). The site's cursors bind on the client, which re-parses these
     long statements on every call; bound on the server, psycopg prepares each statement once a
-    connection has run it a few times, and PostgreSQL plans it once."""
+    connection has run it a few times, and PostgreSQL plans it once. The statements are written
+    with PostgreSQL's own placeholders ($1, $2 ...; see `_numbered`), which psycopg sends as they
+    are: it would otherwise convert every call's text again, as it caches the conversion of short
+    statements with few parameters only."""
     import psycopg
 
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        return connection._prepare_cursor(psycopg.Cursor(connection.connection))
+        return connection._prepare_cursor(psycopg.RawCursor(connection.connection))
+
+
+def _numbered(sql: str) -> str:
+    """The statement with its `%s` placeholders numbered as PostgreSQL's $1, $2 ..."""
+    parts = sql.split("%s")
+    if any("%" in p or "$" in p for p in parts):
+        raise ValueError("a statement for _numbered has no % or $ but its placeholders")
+    return "".join(f"{p}${i}" for i, p in enumerate(parts[:-1], 1)) + parts[-1]
 
 
 @dataclass
@@ -74,7 +85,7 @@ def _read_sql() -> str:
     qn = connection.ops.quote_name
     acc_cols = ", ".join(f"a.{qn(n)}" for n in k.ACC_NAMES)
     # A constant row on the left: the accumulators are found even when no person is.
-    return (
+    return _numbered(
         f"SELECT p.id, p.psn_no, p.id_no, i.name, i.{qn('group')}, i.begin, i.{qn('end')}, "
         f"a.id, {acc_cols} "
         f"FROM (SELECT 1) AS one "
@@ -138,7 +149,7 @@ def _write_sql(first_of_year: bool) -> str:
     claim_cols = [f.column for f in _columns(Claim)]
     settle_cols = [f.column for f in _columns(Settlement) if f.attname != "claim_id"]
     sum_cols = ", ".join(qn(c) for c in ("person_key", "year", *sums.COLUMNS))
-    return (
+    return _numbered(
         f"WITH a AS ({acc_cte}), "
         f"c AS (INSERT INTO {Claim._meta.db_table} ({', '.join(map(qn, claim_cols))}) "
         f"SELECT {', '.join(['%s'] * len(claim_cols))} FROM a RETURNING id), "

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 Yuan = Annotated[
     Decimal, Field(ge=0, max_digits=15, decimal_places=2, description="元,最多两位小数")
@@ -49,7 +49,7 @@ class CancelIn(Schema):
     reason: str = Field("", max_length=200, description="冲销原因")
 
 
-class FundDetail(Schema):
+class FundDetail(BaseModel):
     """One fund's payment, as the national platform's setldetail."""
 
     fund_pay_type: str = Field(
@@ -59,13 +59,13 @@ class FundDetail(Schema):
     fund_payamt: YuanOut
 
 
-class Band(Schema):
+class Band(BaseModel):
     from_: YuanOut | None = Field(None, alias="from")
     to: YuanOut | None = None
     ratio: str
 
 
-class TierBasis(Schema):
+class TierBasis(BaseModel):
     name: str
     fund_pay_type: str
     applies: bool
@@ -83,7 +83,7 @@ class TierBasis(Schema):
     due_after: YuanOut | None = Field(None, description="按本次后年度累计应付")
 
 
-class Bill(Schema):
+class Bill(BaseModel):
     """The settlement bill (结算单): each tier's basis and what the person pays."""
 
     policy: str
@@ -101,7 +101,7 @@ class Bill(Schema):
     psn_part_amt: YuanOut
 
 
-class SettlementOut(Schema):
+class SettlementOut(BaseModel):
     setl_id: str
     psn_no: str
     setl_date: dt.date
@@ -127,7 +127,7 @@ class SettlementOut(Schema):
     bill: Bill
 
 
-class AccumulatorOut(Schema):
+class AccumulatorOut(BaseModel):
     psn_no: str
     year: int
     paid1: YuanOut = Field(description="基本医保已付(住院、门诊慢特病,共用年度限额)")
@@ -140,5 +140,5 @@ class AccumulatorOut(Schema):
     paid4: YuanOut = Field(description="倾斜救助已付")
 
 
-class Problem(Schema):
+class Problem(BaseModel):
     detail: str

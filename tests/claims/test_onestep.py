@@ -181,3 +181,19 @@ def test_a_connection_prepares_the_two_statements_once_and_reuses_them(hospital,
     for _ in range(onestep.PREPARE_AFTER + 3):
         assert Claim.objects.filter(setl_id="P0").count() == 1
     assert prepared() == [onestep._read_sql(), onestep._write_sql(False)]
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_the_write_parameters_are_what_djangos_own_field_preparation_gives(
+    hospital, policy, known
+):
+    from fangpin.claims import onestep
+
+    psn = make_person([("特困人员", dt.date(2023, 1, 1), None)]).id_no if known else "UNKNOWN"
+    _found, claim, s, _after = _prepared(policy, hospital[0], _input("V1", psn))
+    for obj, skip in ((claim, ()), (s, ("claim_id",))):
+        fields = [f for f in onestep._columns(type(obj)) if f.attname not in skip]
+        django = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
+        mine = onestep._values(obj, skip)
+        assert [repr(v) for v in mine] == [repr(v) for v in django]
+        assert [type(v) for v in mine] == [type(v) for v in django]

@@ -26,11 +26,12 @@ SQLite has no data-modifying common table expressions; there the locked path is 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from django.db import connection
-from django.db.models import Model
+from django.db import connection, models
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from fangpin.claims import sums
@@ -129,12 +130,41 @@ def _columns(model: type[Model]) -> list:
     return [f for f in model._meta.concrete_fields if not f.primary_key]
 
 
+@cache
+def _savers(model: type[Model], skip: tuple[str, ...]) -> list[tuple[str, Callable | None, Field]]:
+    """Per column written: the attribute, and how its value becomes a parameter. Whole numbers,
+    yes/no and plain text are made ints, bool and str, as their fields' `get_db_prep_save` makes
+    them; dates, times, keys, choices and JSON (None here) go through the field's own. PostgreSQL
+    only (the psycopg 3 backend's integer types)."""
+    out: list[tuple[str, Callable | None, Field]] = []
+    for f in _columns(model):
+        if f.attname in skip:
+            continue
+        if isinstance(f, models.BooleanField):
+            simple = bool
+        elif isinstance(f, models.IntegerField):
+            # Django's PostgreSQL backend gives each whole number its column's width (Int2,
+            # Int4, Int8), which keeps a prepared statement's parameter types the same.
+            simple = connection.ops.integerfield_type_map[f.get_internal_type()]
+        elif isinstance(f, models.CharField) and not f.choices:
+            simple = str
+        else:
+            simple = None
+        out.append((f.attname, simple, f))
+    return out
+
+
 def _values(obj: Model, skip: tuple[str, ...] = ()) -> list:
-    return [
-        f.get_db_prep_save(getattr(obj, f.attname), connection)
-        for f in _columns(type(obj))
-        if f.attname not in skip
-    ]
+    out = []
+    for name, simple, f in _savers(type(obj), skip):
+        value = getattr(obj, name)
+        if value is None:
+            out.append(None)
+        elif simple is not None:
+            out.append(simple(value))
+        else:
+            out.append(f.get_db_prep_save(value, connection))
+    return out
 
 
 @cache

@@ -16,9 +16,10 @@ due. The target (500/s sustained, p99 <= 50 ms) is judged on the paced run.
 
 Prints requests/s, p50/p99 latency and the CPU milliseconds per request of the server, of
 PostgreSQL and of the clients (the machine's two cores are shared by all three). Peers: the same
-server answering GET /healthz (one SELECT 1 through all of Django), the same site served with
-every call through Django (`fangpin.site.wsgi:django_application`) driven the same two ways, and
-`settle_one` in this process alone (the engine's share).
+server answering GET /healthz (one SELECT 1 through all of Django); the same site served with
+every call through Django (`fangpin.site.wsgi:django_application`), running alongside and driven
+the same two ways in turns of a few seconds with the lean one, so that other load on the
+machine falls on both alike; and `settle_one` in this process alone (the engine's share).
 """
 
 from __future__ import annotations
@@ -257,7 +258,8 @@ def client(args: tuple) -> tuple[list[float], float, float]:
 
 
 def tree_cpu(pid: int) -> float:
-    """CPU seconds used so far by the process `pid` and its living descendants (Linux /proc)."""
+    """CPU seconds used so far by the process `pid` and its descendants, living or ended and
+    waited for (Linux /proc)."""
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
@@ -270,7 +272,8 @@ def tree_cpu(pid: int) -> float:
         except OSError:
             continue
         parents[int(d)] = int(fields[1])
-        times[int(d)] = (int(fields[11]) + int(fields[12])) / tick
+        # Its own time and its reaped children's (PostgreSQL's backends come and go).
+        times[int(d)] = sum(int(x) for x in fields[11:15]) / tick
     total, todo = 0.0, [pid]
     while todo:
         p = todo.pop()
@@ -281,21 +284,43 @@ def tree_cpu(pid: int) -> float:
 
 @dataclass
 class Run:
-    """One timed drive: requests per second, latency percentiles, CPU ms per request."""
+    """Timed drives: the latencies (ms, sorted), the seconds driven, and the CPU seconds the
+    server, PostgreSQL and the clients used meanwhile."""
 
-    n: int
-    rate: float
-    p50: float
-    p99: float
-    cpu_server: float
-    cpu_db: float
-    cpu_clients: float
+    lat: list[float]
+    seconds: float
+    cpu: tuple[float, float, float]
+
+    @property
+    def n(self) -> int:
+        return len(self.lat)
+
+    @property
+    def rate(self) -> float:
+        return self.n / self.seconds
+
+    @property
+    def p50(self) -> float:
+        return self.lat[self.n // 2]
+
+    @property
+    def p99(self) -> float:
+        return self.lat[min(self.n - 1, int(self.n * 0.99))]
 
     def __str__(self) -> str:
+        server, db, clients = (c * 1000 / self.n for c in self.cpu)
         return (
             f"{self.n} = {self.rate:.0f}/s, p50 {self.p50:.1f} ms, p99 {self.p99:.1f} ms; "
-            f"CPU per request: server {self.cpu_server:.2f} ms, PostgreSQL {self.cpu_db:.2f} ms, "
-            f"clients {self.cpu_clients:.2f} ms"
+            f"CPU per request: server {server:.2f} ms, PostgreSQL {db:.2f} ms, "
+            f"clients {clients:.2f} ms"
+        )
+
+    @staticmethod
+    def merge(runs: list[Run]) -> Run:
+        return Run(
+            sorted(x for r in runs for x in r.lat),
+            sum(r.seconds for r in runs),
+            tuple(sum(c) for c in zip(*(r.cpu for r in runs), strict=True)),
         )
 
 
@@ -313,7 +338,7 @@ def drive(
 ) -> Run:
     """Drive the server from `clients` processes of `conns` connections each, as fast as it
     answers (`rate` 0) or at `rate` requests per second in all."""
-    start_at = time.time() + 0.5
+    start_at = time.time() + 1.0  # the client processes start meanwhile
     with mp.get_context("spawn").Pool(clients) as pool:
         pending = pool.map_async(
             client,
@@ -339,17 +364,11 @@ def drive(
         before = [tree_cpu(p) for p in pids]
         parts = pending.get()
         after = [tree_cpu(p) for p in pids]
-    lat = sorted(x for p, _cpu, _s in parts for x in p)
-    n = len(lat)
-    per = [(a - b) * 1000 / n for a, b in zip(after, before, strict=True)]
+    server, db = (x - y for x, y in zip(after, before, strict=True))
     return Run(
-        n,
-        n / max(s for _p, _cpu, s in parts),
-        lat[n // 2],
-        lat[min(n - 1, int(n * 0.99))],
-        per[0],
-        per[1],
-        sum(cpu for _p, cpu, _s in parts) * 1000 / n,
+        sorted(x for p, _cpu, _s in parts for x in p),
+        max(s for _p, _cpu, s in parts),
+        (server, db, sum(cpu for _p, cpu, _s in parts)),
     )
 
 
@@ -385,6 +404,59 @@ def engine_peer(n: int) -> float:
     for c in claims:
         settle_one(pack, **c, accumulators=Accumulators())
     return n / (time.perf_counter() - t)
+
+
+SLICE = 4.0  # seconds a server is driven before the other takes its turn
+
+
+class Server:
+    """One gunicorn serving `app` for the bench, driven by `drive`."""
+
+    def __init__(self, app: str, tag: str, args, env, key: str, people: list[str], pg_pid: int):
+        self.app, self.tag, self.args, self.env = app, tag, args, env
+        self.key, self.people, self.pg_pid = key, people, pg_pid
+        self.proc: subprocess.Popen | None = None
+        self.count = 0
+
+    def start(self) -> None:
+        self.port = free_port()
+        a = self.args
+        self.proc, self.name = start_server(self.port, a.workers, a.threads, self.env, self.app)
+        # Warm every worker (and its database connection) first.
+        self.drive(SETTLE, 3, 0, conns=2 * a.workers * max(1, a.threads))
+
+    def drive(self, path: str, seconds: float, rate: float, conns: int = 0) -> Run:
+        assert self.proc is not None
+        self.count += 1
+        a = self.args
+        return drive(
+            self.port,
+            self.key,
+            self.people,
+            a.clients,
+            conns or a.conns,
+            seconds,
+            path,
+            f"{self.tag}{self.count}-",
+            (self.proc.pid, self.pg_pid),
+            rate,
+        )
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+
+def alternate(servers: list[Server], path: str, seconds: float, rate: float) -> list[Run]:
+    """Drive the servers in turns of SLICE seconds, `seconds` each in all: a load on the machine
+    that comes and goes falls on each alike."""
+    turns = max(1, round(seconds / SLICE))
+    runs: list[list[Run]] = [[] for _ in servers]
+    for _ in range(turns):
+        for srv, mine in zip(servers, runs, strict=True):
+            mine.append(srv.drive(path, seconds / turns, rate))
+    return [Run.merge(r) for r in runs]
 
 
 def main() -> None:
@@ -430,75 +502,46 @@ def main() -> None:
         key, people = prepare(args.people)
         pg_pid = int((pg.data / "postmaster.pid").read_text().split()[0])
 
-        def serve(
-            app: str, tag: str, runs: list[tuple[str, float, float]]
-        ) -> tuple[str, list[Run]]:
-            """Start the server on `app`, warm it, and drive each of `runs` (path, seconds, rate)."""
-            port = free_port()
-            proc, server = start_server(port, args.workers, args.threads, env, app)
-            pids = (proc.pid, pg_pid)
-            try:
-                # Warm every worker (and its database connection) first.
-                warm = 2 * args.workers * max(1, args.threads)
-                drive(port, key, people, args.clients, warm, 3, SETTLE, f"W{tag}", pids)
-                return server, [
-                    drive(
-                        port,
-                        key,
-                        people,
-                        args.clients,
-                        args.conns,
-                        seconds,
-                        path,
-                        f"{tag}{i}-",
-                        pids,
-                        rate,
-                    )
-                    for i, (path, seconds, rate) in enumerate(runs)
-                ]
-            finally:
-                proc.terminate()
-                proc.wait(timeout=30)
-
+        servers = [Server(APP, "L", args, env, key, people, pg_pid)]
         peer = min(args.seconds, args.peer_seconds)
-        server, (fast, paced, health) = serve(
-            APP,
-            "L",
-            [
-                (SETTLE, args.seconds, 0),
-                (SETTLE, args.seconds, args.rate),
-                ("/healthz", peer or 1, 0),
-            ],
-        )
-        django = (
-            serve(DJANGO_APP, "D", [(SETTLE, peer, 0), (SETTLE, peer, args.rate)])[1]
-            if peer
-            else None
-        )
-        e_rate = engine_peer(min(fast.n, 5000))
+        if peer:
+            servers.append(Server(DJANGO_APP, "D", args, env, key, people, pg_pid))
+        try:
+            for srv in servers:
+                srv.start()
+            fast = alternate(servers, SETTLE, args.seconds, 0)
+            paced = alternate(servers, SETTLE, args.seconds, args.rate)
+            health = servers[0].drive("/healthz", peer or 1, 0)
+        finally:
+            for srv in servers:
+                srv.stop()
+        e_rate = engine_peer(min(fast[0].n, 5000))
         print(
-            f"server: {server}; PostgreSQL {pg.bindir.parent.name}; {os.cpu_count()} cores; "
-            f"{args.clients} client processes x {args.conns} connections; {args.people} people; "
-            f"pack {POLICY}; load average {os.getloadavg()[0]:.1f}"
+            f"server: {servers[0].name}; PostgreSQL {pg.bindir.parent.name}; "
+            f"{os.cpu_count()} cores; {args.clients} client processes x {args.conns} connections; "
+            f"{args.people} people; pack {POLICY}; load average {os.getloadavg()[0]:.1f}"
         )
-        print(f"online settlements, as fast as answered: {fast}")
-        print(f"online settlements at {args.rate:.0f}/s offered: {paced}")
+        print(f"online settlements, as fast as answered: {fast[0]}")
+        print(f"online settlements at {args.rate:.0f}/s offered: {paced[0]}")
         print(
             f"peer GET /healthz (same server, one SELECT 1 through Django), as fast as answered: "
-            f"{health.rate:.0f}/s, p50 {health.p50:.1f} ms, p99 {health.p99:.1f} ms; "
-            f"settlement/healthz = {fast.rate / health.rate:.2f}"
+            f"{health}; settlement/healthz = {fast[0].rate / health.rate:.2f}"
         )
-        if django is not None:
-            print(f"peer settlements through Django's whole stack ({DJANGO_APP}):")
+        if peer:
             print(
-                f"  as fast as answered: {django[0]}; lean/Django = {fast.rate / django[0].rate:.2f}"
+                f"peer: the same site with every call through Django ({DJANGO_APP}), driven in "
+                f"turns with it ({SLICE:.0f} s each):"
             )
-            print(f"  at {args.rate:.0f}/s offered: {django[1]}")
+            print(
+                f"  as fast as answered: {fast[1]}; lean/Django = {fast[0].rate / fast[1].rate:.2f}"
+            )
+            print(f"  at {args.rate:.0f}/s offered: {paced[1]}")
         print(
             f"peer engine settle_one in-process, one thread: {e_rate:.0f}/s; "
-            f"online/engine = {fast.rate / e_rate:.3f}"
+            f"online/engine = {fast[0].rate / e_rate:.3f}"
         )
-        met = paced.rate >= 500 and paced.p99 <= 50
+        # On schedule, the paced run answers what was offered (to rounding of its last turn).
+        met = args.rate >= 500 and paced[0].rate >= 0.99 * 500 and paced[0].p99 <= 50
         print(
             f"target: 500/s sustained with p99 <= 50 ms (the run at {args.rate:.0f}/s offered): "
             f"{'met' if met else 'not met'}"

@@ -158,13 +158,21 @@ def body(setl_id: str, psn: str, rng: random.Random) -> bytes:
 
 
 class _Conn:
-    """One keep-alive HTTP/1.1 connection of a client: the request in flight and what came back."""
+    """One keep-alive HTTP/1.1 connection of a client: the request in flight and what came back.
+    It connects when its first request is sent (an open, silent connection would hold a sync
+    worker)."""
 
     def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.port = port
+        self.sock: socket.socket | None = None
         self.buf = b""
         self.due = 0.0  # when its request was (or is to be) sent
+
+    def connect(self) -> socket.socket:
+        if self.sock is None:
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return self.sock
 
     def response(self) -> tuple[int, bool] | None:
         """(status, server closes) once the whole response is in, else None."""
@@ -211,8 +219,9 @@ def client(args: tuple) -> tuple[list[float], float, float]:
             b = body(f"{prefix}{idx}-{count}", rng.choice(people), rng)
             data = post + str(len(b)).encode() + b"\r\n\r\n" + b
         c.buf = b""
-        c.sock.sendall(data)
-        sel.register(c.sock, selectors.EVENT_READ, c)
+        sock = c.connect()
+        sock.sendall(data)
+        sel.register(sock, selectors.EVENT_READ, c)
 
     every = conns / rate if rate else 0.0
     while time.time() < start_at:
@@ -232,8 +241,8 @@ def client(args: tuple) -> tuple[list[float], float, float]:
             send(c)
         wait = max(0.0, min(c.due for c in idle) - now) if idle else 30.0
         for sk, _events in sel.select(timeout=wait):
-            c = sk.data
-            chunk = c.sock.recv(65536)
+            c, sock = sk.data, sk.fileobj
+            chunk = sock.recv(65536)
             c.buf += chunk
             got = c.response()
             if got is None:
@@ -245,13 +254,13 @@ def client(args: tuple) -> tuple[list[float], float, float]:
             status, close = got
             if status not in (200, 201):
                 raise RuntimeError(f"HTTP {status} from {path}: {c.buf[-300:]!r}")
-            sel.unregister(c.sock)
+            sel.unregister(sock)
             due = c.due + every if every else now
             if close or due >= end:
-                c.sock.close()
+                sock.close()
+                c.sock = None
                 if due >= end:
                     continue
-                c = _Conn(port)
             c.due = due
             idle.append(c)
     return lat, time.process_time() - cpu, time.perf_counter() - t0

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,14 +86,61 @@ def other_hospital(db):
     return inst, issue_key(inst, "his")
 
 
-@pytest.fixture
-def api(live_server, hospital, policy) -> Caller:
-    return Caller(live_server.url + "/api/v1", hospital[1])
+class LeanServer:
+    """The site's WSGI application — the settlement calls answered in front of Django
+    (`fangpin.claims.lean.OnlineApp`) — on a real HTTP server in a thread, as gunicorn runs
+    `fangpin.site.wsgi:application`. `passed` lists the calls Django answered instead."""
+
+    def __init__(self) -> None:
+        from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+        from fangpin.claims.lean import OnlineApp
+        from fangpin.site.wsgi import django_application
+
+        self.passed: list[tuple[str, str]] = []
+
+        def django(environ, start_response):
+            self.passed.append((environ["REQUEST_METHOD"], environ["PATH_INFO"]))
+            return django_application(environ, start_response)
+
+        self.httpd = ThreadedWSGIServer(("127.0.0.1", 0), WSGIRequestHandler)
+        self.httpd.set_app(OnlineApp(django))
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+@pytest.fixture(scope="session")
+def lean_server(django_db_setup, django_db_blocker) -> Iterator[LeanServer]:
+    server = LeanServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["django", "lean"])
+def site_url(request, transactional_db) -> str:
+    """The live site, once through Django alone and once with the settlement calls answered
+    in front of it (the WSGI application gunicorn serves): every API test runs on both."""
+    if request.param == "django":
+        return request.getfixturevalue("live_server").url
+    server = request.getfixturevalue("lean_server")
+    server.passed.clear()
+    return server.url
 
 
 @pytest.fixture
-def other_api(live_server, other_hospital, policy) -> Caller:
-    return Caller(live_server.url + "/api/v1", other_hospital[1])
+def api(site_url, hospital, policy) -> Caller:
+    return Caller(site_url + "/api/v1", hospital[1])
+
+
+@pytest.fixture
+def other_api(site_url, other_hospital, policy) -> Caller:
+    return Caller(site_url + "/api/v1", other_hospital[1])
 
 
 _seq = iter(range(100, 999))

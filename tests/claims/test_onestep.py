@@ -155,3 +155,45 @@ def test_a_settlement_that_lost_the_race_is_settled_under_the_lock_on_the_new_va
     assert _acc(p.id_no) == [int(x) for x in services.rebuild_accumulator(p.id_no, DAY.year)]
     assert Settlement.objects.filter(claim__person_key=p.id_no).count() == 3
     assert assert_kept_exact()[(p.id_no, DAY.year)]["n2"] == 3
+
+
+def test_a_connection_prepares_the_two_statements_once_and_reuses_them(hospital, policy):
+    from fangpin.claims import onestep
+    from fangpin.claims.services import settle_online
+
+    p = make_person([("低保对象", dt.date(2023, 1, 1), None)])
+    for i in range(onestep.PREPARE_AFTER + 3):
+        settle_online(hospital[0], _input(f"P{i}", p.id_no, total=100_000 + i), pack=policy)
+
+    def prepared() -> list[str]:
+        with connection.cursor() as cur:
+            cur.execute("SELECT statement FROM pg_prepared_statements ORDER BY prepare_time")
+            return [r[0] for r in cur.fetchall()]
+
+    # The read, and the write on an existing accumulator row (the first claim's write, on a
+    # year without a row, ran once only).
+    assert prepared() == [onestep._read_sql(), onestep._write_sql(False)]
+    settle_online(hospital[0], _input("P-last", p.id_no, total=123_400), pack=policy)
+    assert prepared() == [onestep._read_sql(), onestep._write_sql(False)]
+    # The site's own queries, on the same connection, still bind on the client unprepared.
+    from fangpin.claims.models import Claim
+
+    for _ in range(onestep.PREPARE_AFTER + 3):
+        assert Claim.objects.filter(setl_id="P0").count() == 1
+    assert prepared() == [onestep._read_sql(), onestep._write_sql(False)]
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_the_write_parameters_are_what_djangos_own_field_preparation_gives(
+    hospital, policy, known
+):
+    from fangpin.claims import onestep
+
+    psn = make_person([("特困人员", dt.date(2023, 1, 1), None)]).id_no if known else "UNKNOWN"
+    _found, claim, s, _after = _prepared(policy, hospital[0], _input("V1", psn))
+    for obj, skip in ((claim, ()), (s, ("claim_id",))):
+        fields = [f for f in onestep._columns(type(obj)) if f.attname not in skip]
+        django = [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
+        mine = onestep._values(obj, skip)
+        assert [repr(v) for v in mine] == [repr(v) for v in django]
+        assert [type(v) for v in mine] == [type(v) for v in django]

@@ -65,7 +65,7 @@ def _not_found(request: HttpRequest, exc: services.NotFound) -> HttpResponse:
     return api.create_response(request, {"detail": "未找到该结算"}, status=404)
 
 
-def _claim_input(body: ClaimIn) -> services.ClaimInput:
+def claim_input(body: ClaimIn) -> services.ClaimInput:
     inp = services.ClaimInput(
         setl_id=body.setl_id,
         psn_no=body.psn_no,
@@ -133,7 +133,7 @@ def settlement_json(o: services.Outcome) -> dict[str, Any]:
 def settle(request: HttpRequest, claim: ClaimIn):
     """Settle one claim through the three tiers. 201 when recorded; 200 for a setl_id seen
     before (the first result, nothing written) and for a pre-settlement."""
-    o = services.settle_online(request.auth, _claim_input(claim), dry_run=claim.dry_run)
+    o = services.settle_online(request.auth, claim_input(claim), dry_run=claim.dry_run)
     return Status(201 if o.created else 200, settlement_json(o))
 
 

@@ -98,7 +98,9 @@ def _arrow_settled(out: pl.DataFrame) -> pa.Table | None:
         return None
     text = [c for c in out.columns if c not in money and out.schema[c] == pl.String]
     rest = out.select(c for c in out.columns if c not in money and c not in text).to_arrow()
-    columns = {c: out[c].to_arrow(compat_level=pl.CompatLevel.newest()) for c in text}
+    # A frame converts chunk by chunk (a Series would first be copied into one chunk).
+    views = out.select(text).to_arrow(compat_level=pl.CompatLevel.newest())
+    columns = {name: views.column(name) for name in text}
     columns |= {name: rest.column(name) for name in rest.column_names} | money
     fields = [
         rest.schema.field(c) if c in rest.column_names else pa.field(c, columns[c].type)

@@ -90,32 +90,33 @@ PARQUET_CODEC = "lz4"
 ROW_GROUP_ROWS = 1 << 20
 
 
-def _arrow_settled(out: pl.DataFrame) -> pa.Table | None:
-    """The settled columns as Arrow without copying the big ones: money as decimal64 over the
-    fen, text as string views over Polars' own buffers. None when a money column has nulls."""
-    money = {c: fen_decimal64(out[c]) for c in out.columns if c in MONEY_COLUMNS}
-    if any(a is None for a in money.values()):
+def _arrow_column(col: pl.Series) -> tuple[pa.Field, pa.Array | pa.ChunkedArray] | None:
+    """One settled column as Arrow without copying it: money as decimal64 over the fen (None
+    when it has nulls), text as string views over Polars' own buffers."""
+    if col.name in MONEY_COLUMNS:
+        money = fen_decimal64(col)
+        return None if money is None else (pa.field(col.name, money.type), money)
+    # A frame of the one column converts chunk by chunk; a Series, or a select from a frame whose
+    # columns are chunked differently, is first copied into one chunk.
+    level = pl.CompatLevel.newest() if col.dtype == pl.String else None
+    table = pl.DataFrame([col]).to_arrow(compat_level=level)
+    return table.schema.field(0), table.column(0)
+
+
+def _arrow_settled(settled: pl.DataFrame) -> pa.Table | None:
+    """The SETTLE_OUTPUT columns as an Arrow table, or None when a money column has nulls."""
+    columns = [_arrow_column(settled[c]) for c in SETTLE_OUTPUT]
+    if any(c is None for c in columns):
         return None
-    text = [c for c in out.columns if c not in money and out.schema[c] == pl.String]
-    rest = out.select(c for c in out.columns if c not in money and c not in text).to_arrow()
-    # A frame converts chunk by chunk (a Series would first be copied into one chunk).
-    views = out.select(text).to_arrow(compat_level=pl.CompatLevel.newest())
-    columns = {name: views.column(name) for name in text}
-    columns |= {name: rest.column(name) for name in rest.column_names} | money
-    fields = [
-        rest.schema.field(c) if c in rest.column_names else pa.field(c, columns[c].type)
-        for c in out.columns
-    ]
-    return pa.Table.from_arrays([columns[c] for c in out.columns], schema=pa.schema(fields))
+    return pa.Table.from_arrays([a for _, a in columns], schema=pa.schema([f for f, _ in columns]))
 
 
 def write_settled(settled: pl.DataFrame, path: str | Path) -> None:
     """Settled claims out: Parquet straight from the fen buffers (INT64 decimals in the file, no
     128-bit copy on the way), reading back as the general writer's would; CSV as yuan text."""
-    out = settled.select(SETTLE_OUTPUT)
-    table = _arrow_settled(out) if table_format(path) == ".parquet" else None
+    table = _arrow_settled(settled) if table_format(path) == ".parquet" else None
     if table is None:
-        write_table(money_for(out, path), path)
+        write_table(money_for(settled.select(SETTLE_OUTPUT), path), path)
         return
     path = Path(path)
     tmp = path.with_name(f".{path.name}.part")
@@ -125,7 +126,7 @@ def write_settled(settled: pl.DataFrame, path: str | Path) -> None:
         tmp,
         compression=PARQUET_CODEC,
         use_dictionary=["group"],
-        write_statistics=[c for c in out.columns if c != "setl_id"],
+        write_statistics=[c for c in SETTLE_OUTPUT if c != "setl_id"],
         store_decimal_as_integer=True,
         row_group_size=ROW_GROUP_ROWS,
     )

@@ -21,7 +21,7 @@ import numba as nb
 import numpy as np
 import polars as pl
 
-from fangpin.engine import memory, radix
+from fangpin.engine import radix
 
 SEED_A, SEED_B = 0x5EED_0001, 0x5EED_0002
 MIN_HASH_BITS = 20
@@ -47,9 +47,7 @@ class Order:
     @property
     def person_top(self) -> np.ndarray:
         """top_hash of each sorted claim's person (with top_shift > 0)."""
-        return np.right_shift(
-            _keys(self.records), np.uint64(self.top_shift), out=memory.empty(len(self.perm), np.uint64)
-        )
+        return _keys(self.records) >> np.uint64(self.top_shift)
 
     @property
     def person_hash(self) -> np.ndarray:
@@ -97,7 +95,7 @@ def settlement_order(
     """
     n = len(psn)
     if records is None:
-        records = memory.empty((n, ORDER_COLS), np.int64)
+        records = np.empty((n, ORDER_COLS), dtype=np.int64)
     if n == 0:
         return _exact_order(psn, days, setl_id, records)
     dmin = int(days.min())
@@ -110,11 +108,11 @@ def settlement_order(
         person_hash(psn, SEED_A).view(np.int64), person_hash(psn, SEED_B).view(np.int64),
         days, dmin, hash_bits, day_bits, idx_bits, records,
     )
-    tmp = memory.empty(records.size, np.int64) if scratch is None else scratch
+    tmp = np.empty(records.size, dtype=np.int64) if scratch is None else scratch
     tmp = tmp.reshape(-1)[: records.size].reshape(records.shape)
     radix.sort_records(records, tmp, idx_bits, 64, SORT_CHUNKS)
     top_shift = idx_bits + day_bits
-    flags = memory.empty(n, np.int8)
+    flags = np.empty(n, dtype=np.int8)
     clashes, same_days = _adjacent(records, top_shift, hash_bits, idx_bits, day_bits, flags)
     if clashes:
         _separate_people(records, flags, top_shift)
@@ -124,8 +122,8 @@ def settlement_order(
     lo, hi = dmin, int(days.max())
     span = np.arange(lo, hi + 1).astype("datetime64[D]")
     year_table = span.astype("datetime64[Y]").astype(np.int64) + 1970
-    perm = memory.empty(n, np.int64)
-    sorted_days = memory.empty(n, np.int32)
+    perm = np.empty(n, dtype=np.int64)
+    sorted_days = np.empty(n, dtype=np.int32)
     n_seg = _segments(records, flags, idx_bits, day_bits, dmin, year_table, perm, sorted_days)
     seg_starts = np.empty(n_seg, dtype=np.int64)
     seg_years = np.empty(n_seg, dtype=np.int64)

@@ -18,7 +18,6 @@ import numpy as np
 import polars as pl
 
 from fangpin.engine import kernel as k
-from fangpin.engine import memory
 from fangpin.engine import order as _order
 from fangpin.engine.order import ORDER_COLS, SEED_A, SEED_B, Order, settlement_order
 from fangpin.engine.params import EPOCH, Compiled, compile_pack
@@ -155,15 +154,6 @@ def _pieces(columns: list[pl.Series]) -> list[tuple[int, int]]:
     return list(zip(b[:-1], b[1:], strict=True))
 
 
-def _days(setl_date: pl.Series) -> np.ndarray:
-    """setl_date as int32 days since 1970, copied a chunk at a time (onto ordinary pages)."""
-    days = setl_date.cast(pl.Int32)
-    out = memory.empty(len(days), np.int32)
-    for lo, hi in _pieces([days]):
-        out[lo:hi] = days.slice(lo, hi - lo).to_numpy()
-    return out
-
-
 def _input_rows(
     claims: pl.DataFrame, days: np.ndarray, comp: Compiled, buf: np.ndarray
 ) -> np.ndarray:
@@ -246,12 +236,12 @@ def settle_batch(
     clock = _Clock(timings)
     comp = compiled(pack)
     n = claims.height
-    days = readonly(_days(claims["setl_date"]))
+    days = readonly(claims["setl_date"].cast(pl.Int32).to_numpy())
     # Two buffers serve every stage (fresh memory costs a page fault per page): the records and
     # the sort's scratch, then the kernel's results and the same in input order, and last the
     # result columns (which the returned frame keeps).
     width = max(k.N_ROW, len(k.OUT_COLUMNS))
-    buf_a, buf_b = memory.empty(n * width, np.int64), memory.empty(n * width, np.int64)
+    buf_a, buf_b = np.empty(n * width, dtype=np.int64), np.empty(n * width, dtype=np.int64)
     rows = _input_rows(claims, days, comp, buf_a)
     # The records are sorted whole: the kernel then reads them in order, without a gather.
     order = settlement_order(claims["psn_no"], days, claims["setl_id"], rows, buf_b)
@@ -259,7 +249,7 @@ def settle_batch(
     clock.lap("order")
     _fill_masks(claims, identities, order, rows)
     clock.lap("groups")
-    acc = memory.zeros((len(order.seg_starts), k.N_ACC), np.int64)
+    acc = np.zeros((len(order.seg_starts), k.N_ACC), dtype=np.int64)
     seg_year = order.seg_years
     seg_rows = perm[order.seg_starts]  # the input row of each person-year's first claim
     if initial:

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from fangpin.tabular import pqjoin
 from fangpin.tabular.io import table_format, write_table
 
 SETTLE_OUTPUT = (
@@ -118,16 +118,13 @@ def write_settled(settled: pl.DataFrame, path: str | Path) -> None:
     if table is None:
         write_table(money_for(settled.select(SETTLE_OUTPUT), path), path)
         return
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
     # setl_id is unique: neither a dictionary nor min/max (costly on text, of no use) pays for it.
-    pq.write_table(
+    pqjoin.write_in_parts(
         table,
-        tmp,
+        path,
+        row_group_rows=ROW_GROUP_ROWS,
         compression=PARQUET_CODEC,
         use_dictionary=["group"],
         write_statistics=[c for c in SETTLE_OUTPUT if c != "setl_id"],
         store_decimal_as_integer=True,
-        row_group_size=ROW_GROUP_ROWS,
     )
-    tmp.replace(path)

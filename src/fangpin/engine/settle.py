@@ -146,11 +146,15 @@ def readonly(a: np.ndarray) -> np.ndarray:
 
 def _pieces(columns: list[pl.Series]) -> list[tuple[int, int]]:
     """Row ranges each lying inside one chunk of every column: a range of a column is then a
-    view of its memory, where the whole column would first be copied into one chunk."""
-    bounds = {0, len(columns[0])}
+    view of its memory, where the whole column would first be copied into one chunk. Columns in
+    many small chunks give one range (copied once): a call per range has its own cost."""
+    n = len(columns[0])
+    bounds = {0, n}
     for s in columns:
         bounds.update(np.cumsum(s.chunk_lengths()).tolist())
     b = sorted(bounds)
+    if len(b) - 1 > max(1, n >> 16):  # fewer than 64 Ki rows a range on average
+        return [(0, n)] if n else []
     return list(zip(b[:-1], b[1:], strict=True))
 
 

@@ -79,9 +79,9 @@ def money_for(
 def fen_decimal64(fen: pl.Series) -> pa.Array | None:
     """Integer fen as an Arrow decimal64(18, 2) over the same memory (no copy), or None when the
     column holds nulls or is not int64."""
-    values = fen.to_numpy()
-    if fen.null_count() or values.dtype != np.int64:
+    if fen.null_count() or fen.dtype != pl.Int64:
         return None
+    values = fen.to_numpy()  # one chunk: a view; several: copied into one
     return pa.Array.from_buffers(pa.decimal64(18, 2), len(values), [None, pa.py_buffer(values)])
 
 

@@ -110,3 +110,42 @@ def test_the_text_sort_settles_as_the_hashed_sort(monkeypatch):
     expected = settle_rows("anhui-huaibei-2022", claims, idents)
     monkeypatch.setattr(o, "MIN_HASH_BITS", 65)
     assert settle_rows("anhui-huaibei-2022", claims, idents) == expected
+
+
+def test_claims_in_chunks_settle_as_in_one():
+    # Claims read from Parquet come in chunks, packed for the kernel a chunk at a time; many
+    # small chunks are packed as one. Either way the results are those of one chunk.
+    n = 140_000
+    rng = np.random.default_rng(3)
+    people = np.array([f"P{i:05d}" for i in range(9000)])
+    raw = pl.DataFrame(
+        {
+            "setl_id": [f"S{i:07d}" for i in range(n)],
+            "psn_no": people[rng.integers(0, len(people), n)],
+            "setl_date": pl.Series(np.datetime64("2022-01-01") + rng.integers(0, 365, n)).cast(pl.Date),
+            "med_type": rng.choice(np.array([11, 14, 21, 23], dtype=np.int16), n),
+            "hosp_lv": rng.integers(1, 5, n).astype(np.int8),
+            "in_province": rng.integers(0, 2, n).astype(np.int8),
+            "referral": rng.integers(0, 2, n).astype(np.int8),
+            "medfee_sumamt": rng.integers(100, 90_000, n),
+            "fulamt_ownpay_amt": rng.integers(0, 50, n),
+            "overlmt_selfpay": rng.integers(0, 20, n),
+            "preselfpay_amt": rng.integers(0, 20, n),
+        }
+    )
+    good = validate_claims(raw).good.rechunk()
+    idents = validate_identities(
+        identities_frame(
+            [{"psn_no": p, "psn_idet_type": "低保对象", "begndate": "2022-03-01"} for p in people[::7]]
+        )
+    ).good
+    pack = load_pack("anhui-huaibei-2022")
+    one = settle_batch(pack, good, idents)
+    two = pl.concat([good.slice(0, 70_001), good.slice(70_001)], rechunk=False)
+    many = pl.concat([good.slice(i, 1000) for i in range(0, n, 1000)], rechunk=False)
+    assert two["medfee_sumamt"].n_chunks() == 2 and many["kind"].n_chunks() == 140
+    for chunked in (two, many):
+        result = settle_batch(pack, chunked, idents)
+        assert result.claims.equals(one.claims.select(result.claims.columns))
+        assert result.accumulators.equals(one.accumulators)
+    assert one.claims["group"].null_count() < n and one.claims["hifmi_pay"].sum() > 0

@@ -58,3 +58,16 @@ def test_money_with_a_null_falls_back_to_the_general_writer_and_keeps_the_null(t
     write_settled(settled, tmp_path / "o.parquet")
     back = pl.read_parquet(tmp_path / "o.parquet")
     assert back["oth_pay"].null_count() == 1 and back.schema["oth_pay"] == pl.Decimal(18, 2)
+
+
+def test_settled_in_many_chunks_reads_back_as_in_one(tmp_path):
+    # Claims read from Parquet come in chunks, the results in one: both kinds of column together.
+    settled = _settled()
+    parts = pl.concat([settled.slice(0, 2), settled.slice(2, 3)], rechunk=False)
+    mixed = pl.DataFrame([parts["setl_id"], parts["psn_no"]] + settled.drop("setl_id", "psn_no").get_columns())
+    assert mixed.columns == list(SETTLE_OUTPUT)
+    assert mixed["setl_id"].n_chunks() == 2 and mixed["hifp_pay"].n_chunks() == 1
+    write_settled(mixed, tmp_path / "chunked.parquet")
+    write_settled(settled, tmp_path / "one.parquet")
+    chunked, one = pl.read_parquet(tmp_path / "chunked.parquet"), pl.read_parquet(tmp_path / "one.parquet")
+    assert chunked.schema == one.schema and chunked.equals(one)

@@ -290,29 +290,28 @@ def scatter_rows(src, perm, dst):
 BLOCK = 4096
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def pack_rows(days, starts, kind, lv, inprov, referral, inscp, medfee, fulamt, rows):
     """rows[i] = claim i as the batch kernel reads it (R_* columns, no groups yet), in input
-    order; `starts` are the first days of the policy versions (version_of)."""
+    order; `starts` are the first days of the policy versions (version_of). One thread: it is
+    called once per chunk of the claims' columns, and a parallel launch per chunk cost more
+    than the packing."""
     n = len(kind)
     n_v = len(starts)
-    for b in nb.prange((n + BLOCK - 1) // BLOCK):
-        lo = b * BLOCK
-        hi = min(n, lo + BLOCK)
-        for i in range(lo, hi):
-            v = 0
-            while v + 1 < n_v and starts[v + 1] <= days[i]:
-                v += 1
-            rows[i, R_INSCP] = inscp[i]
-            rows[i, R_MEDFEE] = medfee[i]
-            rows[i, R_FULAMT] = fulamt[i]
-            rows[i, R_META] = (
-                np.int64(kind[i])
-                | (np.int64(lv[i]) << META_LV)
-                | (np.int64(inprov[i] != 0) << META_INPROV)
-                | (np.int64(referral[i] != 0) << META_REFERRAL)
-                | (np.int64(v) << META_VERSION)
-            )
+    for i in range(n):
+        v = 0
+        while v + 1 < n_v and starts[v + 1] <= days[i]:
+            v += 1
+        rows[i, R_INSCP] = inscp[i]
+        rows[i, R_MEDFEE] = medfee[i]
+        rows[i, R_FULAMT] = fulamt[i]
+        rows[i, R_META] = (
+            np.int64(kind[i])
+            | (np.int64(lv[i]) << META_LV)
+            | (np.int64(inprov[i] != 0) << META_INPROV)
+            | (np.int64(referral[i] != 0) << META_REFERRAL)
+            | (np.int64(v) << META_VERSION)
+        )
 
 
 @nb.njit(cache=True, parallel=True)

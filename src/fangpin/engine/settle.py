@@ -144,19 +144,31 @@ def readonly(a: np.ndarray) -> np.ndarray:
     return v
 
 
-def _column(claims: pl.DataFrame, name: str) -> np.ndarray:
-    return readonly(claims[name].cast(_KERNEL_DTYPES[name]).to_numpy())
+def _pieces(columns: list[pl.Series]) -> list[tuple[int, int]]:
+    """Row ranges each lying inside one chunk of every column: a range of a column is then a
+    view of its memory, where the whole column would first be copied into one chunk. Columns in
+    many small chunks give one range (copied once): a call per range has its own cost."""
+    n = len(columns[0])
+    bounds = {0, n}
+    for s in columns:
+        bounds.update(np.cumsum(s.chunk_lengths()).tolist())
+    b = sorted(bounds)
+    if len(b) - 1 > max(1, n >> 16):  # fewer than 64 Ki rows a range on average
+        return [(0, n)] if n else []
+    return list(zip(b[:-1], b[1:], strict=True))
 
 
 def _input_rows(
     claims: pl.DataFrame, days: np.ndarray, comp: Compiled, buf: np.ndarray
 ) -> np.ndarray:
     """The kernel's input records in input order (R_* columns; the groups are added later),
-    in the first part of `buf`."""
+    in the first part of `buf`, packed a chunk of the claims' columns at a time."""
     rows = buf[: claims.height * k.N_ROW].reshape(claims.height, k.N_ROW)
-    k.pack_rows(
-        readonly(days), readonly(comp.starts), *(_column(claims, c) for c in _KERNEL_DTYPES), rows
-    )
+    columns = [claims[c].cast(dtype) for c, dtype in _KERNEL_DTYPES.items()]
+    starts = readonly(comp.starts)
+    for lo, hi in _pieces(columns):
+        views = (readonly(c.slice(lo, hi - lo).to_numpy()) for c in columns)
+        k.pack_rows(readonly(days[lo:hi]), starts, *views, rows[lo:hi])
     return rows
 
 

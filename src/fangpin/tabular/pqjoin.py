@@ -1,0 +1,308 @@
+"""One Parquet file written in parts on several threads, the parts joined into one file.
+
+pyarrow writes a file's row groups one after another on one thread. A file is the magic bytes
+`PAR1`, the row groups' pages, then the footer (Thrift compact FileMetaData), its length and
+`PAR1` again; the footer locates every column chunk by its offset in the file. So parts written
+side by side, each a whole file of consecutive rows, join into one: their page bytes end to
+end, and one footer listing every part's row groups in order, with the offsets of each part
+moved by the bytes placed before it, row counts summed and row-group ordinals renumbered.
+Everything else in the footer (schema, key-value metadata, statistics) is the first part's, or
+each row group's own, kept byte for byte through a generic Thrift compact reader and writer.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+MAGIC = b"PAR1"
+
+# Thrift compact type codes
+T_TRUE, T_FALSE, T_BYTE, T_I16, T_I32, T_I64, T_DOUBLE, T_BINARY = 1, 2, 3, 4, 5, 6, 7, 8
+T_LIST, T_SET, T_MAP, T_STRUCT = 9, 10, 11, 12
+_INTS = (T_I16, T_I32, T_I64)
+
+# Field ids of parquet.thrift used here
+FMD_NUM_ROWS, FMD_ROW_GROUPS = 3, 4
+RG_COLUMNS, RG_FILE_OFFSET, RG_ORDINAL = 1, 5, 7
+CC_FILE_OFFSET, CC_META, CC_OFFSET_INDEX, CC_COLUMN_INDEX = 2, 3, 4, 6
+CMD_OFFSETS = (9, 10, 11, 14)  # data, index and dictionary pages, bloom filter
+
+
+class _Reader:
+    def __init__(self, data: bytes):
+        self.data, self.pos = data, 0
+
+    def byte(self) -> int:
+        b = self.data[self.pos]
+        self.pos += 1
+        return b
+
+    def varint(self) -> int:
+        shift = result = 0
+        while True:
+            b = self.byte()
+            result |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return result
+            shift += 7
+
+    def zigzag(self) -> int:
+        n = self.varint()
+        return (n >> 1) ^ -(n & 1)
+
+    def value(self, t: int):
+        if t in (T_TRUE, T_FALSE):  # inside a collection: one byte
+            return self.byte() == T_TRUE
+        if t == T_BYTE:
+            return self.byte()
+        if t in _INTS:
+            return self.zigzag()
+        if t == T_DOUBLE:
+            self.pos += 8
+            return self.data[self.pos - 8 : self.pos]
+        if t == T_BINARY:
+            n = self.varint()
+            self.pos += n
+            return self.data[self.pos - n : self.pos]
+        if t in (T_LIST, T_SET):
+            head = self.byte()
+            size, et = head >> 4, head & 0x0F
+            if size == 15:
+                size = self.varint()
+            return (et, [self.value(et) for _ in range(size)])
+        if t == T_MAP:
+            size = self.varint()
+            kv = self.byte() if size else 0
+            kt, vt = kv >> 4, kv & 0x0F
+            return (kt, vt, [(self.value(kt), self.value(vt)) for _ in range(size)])
+        if t == T_STRUCT:
+            return self.struct()
+        raise ValueError(f"Thrift compact type {t} unknown")
+
+    def struct(self) -> list[list]:
+        """Fields as [id, type, value] in the order read (booleans: type T_TRUE, value)."""
+        fields, last = [], 0
+        while True:
+            head = self.byte()
+            if head == 0:
+                return fields
+            t, delta = head & 0x0F, head >> 4
+            fid = last + delta if delta else self.zigzag()
+            if t in (T_TRUE, T_FALSE):
+                fields.append([fid, T_TRUE, t == T_TRUE])
+            else:
+                fields.append([fid, t, self.value(t)])
+            last = fid
+
+
+def _varint(n: int, out: bytearray) -> None:
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+
+
+def _zigzag(n: int, out: bytearray) -> None:
+    _varint((n << 1) ^ (n >> 63), out)
+
+
+def _write_value(t: int, v, out: bytearray) -> None:
+    if t in (T_TRUE, T_FALSE):
+        out.append(T_TRUE if v else T_FALSE)
+    elif t == T_BYTE:
+        out.append(v)
+    elif t in _INTS:
+        _zigzag(v, out)
+    elif t == T_DOUBLE:
+        out += v
+    elif t == T_BINARY:
+        _varint(len(v), out)
+        out += v
+    elif t in (T_LIST, T_SET):
+        et, items = v
+        if len(items) < 15:
+            out.append(len(items) << 4 | et)
+        else:
+            out.append(0xF0 | et)
+            _varint(len(items), out)
+        for item in items:
+            _write_value(et, item, out)
+    elif t == T_MAP:
+        kt, vt, items = v
+        _varint(len(items), out)
+        if items:
+            out.append(kt << 4 | vt)
+        for key, val in items:
+            _write_value(kt, key, out)
+            _write_value(vt, val, out)
+    elif t == T_STRUCT:
+        _write_struct(v, out)
+    else:
+        raise ValueError(f"Thrift compact type {t} unknown")
+
+
+def _write_struct(fields: list[list], out: bytearray) -> None:
+    last = 0
+    for fid, t, v in fields:
+        wire = (T_TRUE if v else T_FALSE) if t == T_TRUE else t
+        if 0 < fid - last <= 15:
+            out.append((fid - last) << 4 | wire)
+        else:
+            out.append(wire)
+            _zigzag(fid, out)
+        if t != T_TRUE:
+            _write_value(t, v, out)
+        last = fid
+    out.append(0)
+
+
+def _field(fields: list[list], fid: int) -> list | None:
+    return next((f for f in fields if f[0] == fid), None)
+
+
+def _shift(fields: list[list], ids: tuple[int, ...], by: int) -> None:
+    for f in fields:
+        if f[0] in ids:
+            f[2] += by
+
+
+def _moved_row_groups(footer: list[list], by: int, first_ordinal: int) -> list[list]:
+    groups = _field(footer, FMD_ROW_GROUPS)[2][1]
+    for i, rg in enumerate(groups):
+        _shift(rg, (RG_FILE_OFFSET,), by)
+        ordinal = _field(rg, RG_ORDINAL)
+        if ordinal is not None:
+            ordinal[2] = first_ordinal + i
+        for chunk in _field(rg, RG_COLUMNS)[2][1]:
+            _shift(chunk, (CC_FILE_OFFSET, CC_OFFSET_INDEX, CC_COLUMN_INDEX), by)
+            meta = _field(chunk, CC_META)
+            if meta is not None:
+                _shift(meta[2], CMD_OFFSETS, by)
+    return groups
+
+
+def footer_of(f) -> tuple[int, bytes]:
+    """The length of a whole Parquet file's page bytes (between the leading magic and the
+    footer) and its footer, read from the end of the open file `f`."""
+    size = f.seek(0, os.SEEK_END)
+    f.seek(size - 8)
+    tail = f.read(8)
+    f.seek(0)
+    if size < 12 or tail[4:] != MAGIC or f.read(4) != MAGIC:
+        raise ValueError("not a Parquet file")
+    (length,) = struct.unpack("<I", tail[:4])
+    if 12 + length > size:
+        raise ValueError("not a Parquet file (its footer is longer than the file)")
+    f.seek(size - 8 - length)
+    return size - 12 - length, f.read(length)
+
+
+def join_footers(footers: list[bytes], sizes: list[int]) -> bytes:
+    """One footer for parts whose page bytes (of `sizes`) are placed end to end after the
+    leading magic."""
+    parsed = [_Reader(f).struct() for f in footers]
+    out_groups, before, rows = [], 0, 0
+    for footer, size in zip(parsed, sizes, strict=True):
+        out_groups += _moved_row_groups(footer, before, len(out_groups))
+        rows += _field(footer, FMD_NUM_ROWS)[2]
+        before += size
+    joined = parsed[0]
+    _field(joined, FMD_NUM_ROWS)[2] = rows
+    row_groups = _field(joined, FMD_ROW_GROUPS)
+    row_groups[2] = (row_groups[2][0], out_groups)
+    out = bytearray()
+    _write_struct(joined, out)
+    return bytes(out)
+
+
+def write_in_parts(
+    table: pa.Table, path: str | Path, *, row_group_rows: int, parts: int | None = None, **options
+) -> None:
+    """Write `table` to `path` as one Parquet file (pq.write_table's `options`), its rows cut
+    into `parts` runs of whole row groups written on as many threads; whole or not at all."""
+    path = Path(path)
+    groups = max(1, -(-table.num_rows // row_group_rows))
+    parts = max(1, min(parts or os.cpu_count() or 1, groups))
+    tmp = path.with_name(f".{path.name}.part")
+    if parts == 1:
+        pq.write_table(table, tmp, row_group_size=row_group_rows, **options)
+        tmp.replace(path)
+        return
+    cuts = [(groups * i // parts) * row_group_rows for i in range(parts)] + [table.num_rows]
+    # The first part is written where the file will be; the others beside it, then appended.
+    files = [tmp] + [path.with_name(f".{path.name}.part{i}") for i in range(1, parts)]
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            piece = table.slice(cuts[i], cuts[i + 1] - cuts[i])
+            pq.write_table(piece, files[i], row_group_size=row_group_rows, **options)
+        except BaseException as exc:  # raised again in the calling thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(1, parts)]
+    for t in threads:
+        t.start()
+    work(0)
+    for t in threads:
+        t.join()
+    try:
+        if errors:
+            raise errors[0]
+        _join(files)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        for extra in files[1:]:
+            extra.unlink(missing_ok=True)
+    tmp.replace(path)
+
+
+def _join(files: list[Path]) -> None:
+    """Append the page bytes of files[1:] to files[0] (each a whole Parquet file of the rows
+    after the previous one's) and end it with the joined footer."""
+    with open(files[0], "r+b") as out:
+        size, footer = footer_of(out)
+        sizes, footers = [size], [footer]
+        out.truncate(4 + size)
+        out.seek(4 + size)
+        for extra in files[1:]:
+            with open(extra, "rb") as f:
+                size, footer = footer_of(f)
+                sizes.append(size)
+                footers.append(footer)
+                _copy(f, 4, size, out)
+        joined = join_footers(footers, sizes)
+        out.write(joined)
+        out.write(struct.pack("<I", len(joined)))
+        out.write(MAGIC)
+
+
+def _copy(src, offset: int, length: int, dst) -> None:
+    """`length` bytes of `src` from `offset` to the end of `dst`: inside the kernel where it
+    can, else through a buffer."""
+    dst.flush()
+    done = 0
+    try:
+        while done < length:
+            n = os.copy_file_range(src.fileno(), dst.fileno(), length - done, offset + done)
+            if n == 0:
+                break
+            done += n
+    except OSError:
+        pass  # not supported here: the rest goes through Python
+    dst.seek(0, os.SEEK_END)
+    src.seek(offset + done)
+    while done < length:
+        block = src.read(min(1 << 24, length - done))
+        if not block:
+            raise OSError(f"{src.name}: ended {length - done} bytes early")
+        dst.write(block)
+        done += len(block)

@@ -132,6 +132,16 @@ def build_areas(rng: np.random.Generator, spec: CountySpec) -> tuple[pl.DataFram
     return areas, villages
 
 
+def place_names(villages: pl.DataFrame) -> pl.DataFrame:
+    """Each village's code with its name and its township's (columns village_code, village,
+    township): what a list or an enrollment record writes of where a person lives."""
+    return villages.select(
+        "village_code",
+        pl.col("village_name").alias("village"),
+        pl.col("township_name").alias("township"),
+    )
+
+
 def county_in_region(region: str) -> str | None:
     """The first built-in county named in a region pack's region text (e.g. 宁夏回族自治区吴忠市
     (同心县、盐池县) → 同心县), or None when the pack's region has none of them."""

@@ -16,10 +16,15 @@ import polars as pl
 
 import fangpin
 from fangpin.synth import worker
-from fangpin.synth.areas import build_areas, county_spec
+from fangpin.synth.areas import build_areas, county_spec, place_names
 from fangpin.synth.claims import build_claims, claims_for_csv
 from fangpin.synth.deptlists import FORMATS, DeptJob, dept_frames, run_job
-from fangpin.synth.enrollment import build_births, build_enrollment, year_facts
+from fangpin.synth.enrollment import (
+    ENROLLMENT_COLUMNS,
+    build_births,
+    build_enrollment,
+    year_facts,
+)
 from fangpin.synth.identities import DEPARTMENTS, build_identities
 from fangpin.synth.people import PUBLIC_COLUMNS, build_people
 
@@ -90,15 +95,8 @@ def generate(
                 on="person",
             ).select("psn_no", "psn_idet_type", "begndate", "enddate"),
             "enrollment.csv": enrollment.join(
-                villages.select(
-                    "village_code",
-                    pl.col("township_name").alias("township"),
-                    pl.col("village_name").alias("village"),
-                ),
-                on="village_code",
-                how="left",
-                maintain_order="left",
-            ).drop("person", "village_code"),
+                place_names(villages), on="village_code", how="left", maintain_order="left"
+            ).select(*ENROLLMENT_COLUMNS),
             "births.csv": build_births(p),
             "claims.csv": claims_for_csv(claims),
         }

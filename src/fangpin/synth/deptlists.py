@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from fangpin.synth.areas import place_names
 from fangpin.synth.identities import DEPARTMENT_OF, DEPARTMENTS
 from fangpin.synth.ids import excel_number, to_fullwidth, with_wrong_check
 from fangpin.synth.xlsxio import EXCEL_EPOCH, Sheet, write_sheet
@@ -140,15 +141,7 @@ def dept_frames(
         (pl.col("id_no") + pl.Series(category) + pl.Series(grade.astype(str))).alias("cert_no"),
         pl.Series(np.where(grade == 1, "一级", "二级")).alias("grade"),
         pl.Series(yf).alias("yf_type"),
-    ).join(
-        villages.select(
-            "village_code",
-            pl.col("village_name").alias("village"),
-            pl.col("township_name").alias("township"),
-        ),
-        on="village_code",
-        how="left",
-    )
+    ).join(place_names(villages), on="village_code", how="left")
     spells = idt.with_columns(
         pl.col("psn_idet_type").replace_strict(DEPARTMENT_OF, return_dtype=pl.Utf8).alias("dept")
     )

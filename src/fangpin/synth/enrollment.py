@@ -73,6 +73,12 @@ def _paid_dates(
     return np.where(kind == STAFF, jan1, paid), dynamic
 
 
+# enrollment.csv's columns, in order.
+ENROLLMENT_COLUMNS = (
+    "psn_no", "name", "year", "insutype", "tier", "paid_date", "stop_reason", "township", "village",
+)  # fmt: skip
+
+
 def build_enrollment(
     rng: np.random.Generator, p: pl.DataFrame, idt: pl.DataFrame, year: int
 ) -> tuple[pl.DataFrame, pl.DataFrame]:

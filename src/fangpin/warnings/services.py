@@ -236,8 +236,8 @@ def _apply(
     user: Any,
     clock: _Clock | None = None,
 ) -> dict[str, int]:
-    """Open, escalate or leave each flagged person's case; write the run's flags, the cases'
-    events and their audit entries. Worked on whole columns (joins of the flagged frame with
+    """Open, escalate or leave each flagged person's case; write the run's flags and the
+    cases' events. Worked on whole columns (joins of the flagged frame with
     the year's cases), and written with one COPY or prepared insert per table."""
     tally = dict.fromkeys(
         (Change.NEW, Change.ESCALATED, Change.UNCHANGED, Change.CLOSED, "unmatched"), 0
@@ -350,7 +350,7 @@ def _open(
     )  # fmt: skip
     unmatched = rows["person"].null_count()
     if connection.vendor == "postgresql":
-        # Ids taken first, so the events, flags and audit entries need no read-back.
+        # Ids taken first, so the events and flags need no read-back.
         rows = rows.with_columns(sources.take_ids(Case, rows.height))
         clock.part("cases.ids")
         copy_frame(Case, rows)

@@ -11,7 +11,7 @@ import polars as pl
 from fangpin.cli import EXIT_OK, EXIT_REJECTS, UsageError
 from fangpin.policy.registry import Pack, load_pack
 from fangpin.policy.source import PackError
-from fangpin.tabular.claims import read_claims, read_identities
+from fangpin.tabular.claims import read_inputs
 from fangpin.tabular.io import TableError, rejects_path, table_format, write_table
 from fangpin.tabular.output import write_settled
 
@@ -67,8 +67,7 @@ def _load(args: argparse.Namespace):
     except PackError as exc:
         raise UsageError(str(exc)) from None
     try:
-        claims = read_claims(args.claims)
-        identities = read_identities(args.identities)
+        claims, identities = read_inputs(args.claims, args.identities)
     except TableError as exc:
         raise UsageError(str(exc)) from None
     return pack, claims, identities
@@ -86,7 +85,7 @@ def cmd_settle(args: argparse.Namespace) -> int:
     progress.step("read", claims.good.height)
     result = settle_batch(pack, claims.good, identities.good)
     progress.step("settle", claims.good.height)
-    write_settled(result.claims, args.out)
+    write_settled(result.claims, args.out, claims.source)
     rejects = pl.concat([claims.rejects, identities.rejects])
     write_table(rejects, rejects_path(args.out))
     progress.step("write", claims.good.height)

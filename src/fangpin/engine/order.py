@@ -39,6 +39,8 @@ class Order:
     records: np.ndarray  # the records in settlement order (REC_KEY, REC_HASH, caller's columns)
     # People are in order of (first hash >> top_shift, second hash); 0: in order of psn_no.
     top_shift: int = 0
+    # The first hash (SEED_A) of each input row's person, whole (with top_shift > 0).
+    first_hash: np.ndarray | None = None
 
     def top_hash(self, first_hash: np.ndarray) -> np.ndarray:
         """The part of the first hash (SEED_A) that orders people."""
@@ -48,6 +50,10 @@ class Order:
     def person_top(self) -> np.ndarray:
         """top_hash of each sorted claim's person (with top_shift > 0)."""
         return _keys(self.records) >> np.uint64(self.top_shift)
+
+    def person_top_at(self, positions: np.ndarray) -> np.ndarray:
+        """person_top of the sorted claims at `positions` only."""
+        return self.records[positions, REC_KEY].view(np.uint64) >> np.uint64(self.top_shift)
 
     @property
     def person_hash(self) -> np.ndarray:
@@ -104,9 +110,10 @@ def settlement_order(
     hash_bits = 64 - idx_bits - day_bits
     if hash_bits < MIN_HASH_BITS:
         return _exact_order(psn, days, setl_id, records)
+    first = person_hash(psn, SEED_A).view(np.int64)
     _fill_keys(
-        person_hash(psn, SEED_A).view(np.int64), person_hash(psn, SEED_B).view(np.int64),
-        days, dmin, hash_bits, day_bits, idx_bits, records,
+        first, person_hash(psn, SEED_B).view(np.int64), days, dmin, hash_bits, day_bits, idx_bits,
+        records,
     )
     tmp = np.empty(records.size, dtype=np.int64) if scratch is None else scratch
     tmp = tmp.reshape(-1)[: records.size].reshape(records.shape)
@@ -128,7 +135,7 @@ def settlement_order(
     seg_starts = np.empty(n_seg, dtype=np.int64)
     seg_years = np.empty(n_seg, dtype=np.int64)
     _seg_starts(flags, sorted_days, dmin, year_table, seg_starts, seg_years)
-    return Order(perm, seg_starts, seg_years, sorted_days, records, top_shift)
+    return Order(perm, seg_starts, seg_years, sorted_days, records, top_shift, first)
 
 
 # flags[i]: how claim i relates to claim i - 1, and whether it starts a person-year

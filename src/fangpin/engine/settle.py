@@ -194,9 +194,11 @@ def _fill_masks(
     if order.top_shift:
         # People come in order of (top of the first hash, second hash): merge with the
         # identities sorted the same way.
-        top = order.top_hash(_order.person_hash(identities["psn_no"], SEED_A))
-        ids = ids.with_columns(pl.Series("a", top)).sort("a", "h")
-        seg_t = order.person_top[order.seg_starts]
+        first = _order.person_hash(identities["psn_no"], SEED_A)
+        ids = ids.with_columns(
+            pl.Series("a", order.top_hash(first)), pl.Series("f", first.view(np.int64))
+        ).sort("a", "h")
+        seg_t = order.person_top_at(order.seg_starts)
         lo = np.empty(len(seg_h), dtype=np.int64)
         hi = np.empty(len(seg_h), dtype=np.int64)
         k.merge_person_rows(seg_t, seg_h, ids["a"].to_numpy(), ids["h"].to_numpy(), lo, hi)
@@ -205,12 +207,18 @@ def _fill_masks(
         id_h = ids["h"].to_numpy()
         lo = np.searchsorted(id_h, seg_h, side="left")
         hi = np.searchsorted(id_h, seg_h, side="right")
-    # The hash finds the rows; the person number itself must match on every one of them.
+    # The rows found must be the person's own: the person numbers agree on the whole of both
+    # hashes (128 bits; the merge matched the second and the first's top bits), or, without
+    # the first hash, on the text itself.
     counts = hi - lo
     segs = np.repeat(np.arange(len(lo)), counts)
     rows_of = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-    seg_psn = claims["psn_no"].gather(order.perm[order.seg_starts[segs]])
-    if not (seg_psn == ids["psn_no"].gather(rows_of)).all():
+    seg_rows = order.perm[order.seg_starts[segs]]
+    if order.top_shift and order.first_hash is not None:
+        same = np.array_equal(order.first_hash[seg_rows], ids["f"].to_numpy()[rows_of])
+    else:
+        same = bool((claims["psn_no"].gather(seg_rows) == ids["psn_no"].gather(rows_of)).all())
+    if not same:
         masks = group_masks(claims, identities)
         k.set_masks(readonly(masks), readonly(order.perm), rows)
         return

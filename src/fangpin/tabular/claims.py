@@ -7,14 +7,18 @@ and inscp_scp_amt in integer fen. A rejects frame has: file, row, id, reason.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numba as nb
 import numpy as np
 import polars as pl
 
 from fangpin.policy.groups import GROUP_BIT, IDENTITIES
 from fangpin.tabular.io import TableError, first_data_row, read_table, scan_table, table_format
+from fangpin.tabular.pqjoin import SourceText
 from fangpin.tabular.values import (
     Check,
     amount_fen,
@@ -40,6 +44,9 @@ CLAIM_COLUMNS = (
 )
 AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt")
 IDENTITY_COLUMNS = ("psn_no", "psn_idet_type", "begndate", "enddate")
+# Columns a settled row carries as the claims file gave them: from a Parquet file whose rows all
+# settle, the output copies their pages (tabular.output.write_settled).
+COPYABLE = ("setl_id", "psn_no")
 
 # med_type codes; 23, 24 and 52 are settled as inpatient 21 (RULES §3).
 MED_TYPES = {"11": 11, "14": 14, "21": 21, "23": 23, "24": 24, "52": 52}
@@ -91,6 +98,9 @@ IDENTITY_SCHEMA: dict[str, pl.DataType] = {
 class Validated:
     good: pl.DataFrame
     rejects: pl.DataFrame
+    # A Parquet file all of whose rows are good (in its order, COPYABLE unchanged): its text
+    # columns' pages, for the output to copy.
+    source: SourceText | None = None
 
 
 def empty_rejects() -> pl.DataFrame:
@@ -149,19 +159,92 @@ def _check_rows(
 def _duplicates(ids: pl.Series) -> pl.Series:
     """True for every row whose id was seen on an earlier row.
 
-    Hashes are sorted to find the few candidate ids cheaply; the text decides among them.
+    Hashes find the few candidate ids cheaply (repeated_values); the text decides among them.
     """
-    h = ids.hash(seed=7)
-    s = h.sort(multithreaded=True).to_numpy()
-    clash = np.unique(s[1:][s[1:] == s[:-1]])
-    if len(clash) == 0:
-        return pl.Series(np.zeros(len(ids), dtype=bool))
-    candidate = pl.Series(np.isin(h.to_numpy(), clash))
+    h = ids.hash(seed=7).to_numpy()
+    clash = repeated_values(h.view(np.int64))
     later = pl.Series(np.zeros(len(ids), dtype=bool))
-    idx = np.flatnonzero(candidate.to_numpy())
+    if len(clash) == 0:
+        return later
+    idx = np.flatnonzero(np.isin(h.view(np.int64), clash))
     seen_before = ~ids.gather(idx).is_first_distinct()
-    later = later.scatter(idx[seen_before.to_numpy()], True)
-    return later
+    return later.scatter(idx[seen_before.to_numpy()], True)
+
+
+_BUCKET_BITS = 11
+_CHUNKS = 16
+
+
+@nb.njit(cache=True, parallel=True)
+def repeated_values(h):
+    """The values occurring more than once in `h` (int64), each once, in no set order.
+
+    The values are dealt into 2**11 buckets by their top bits (chunks of the array on all cores),
+    then each bucket, small enough for the core's cache, goes through a small hash set.
+    """
+    n = len(h)
+    n_b = 1 << _BUCKET_BITS
+    shift = 64 - _BUCKET_BITS
+    mask = n_b - 1
+    step = (n + _CHUNKS - 1) // _CHUNKS
+    hist = np.zeros((_CHUNKS, n_b), dtype=np.int64)
+    for c in nb.prange(_CHUNKS):
+        for i in range(c * step, min(n, (c + 1) * step)):
+            hist[c, (h[i] >> shift) & mask] += 1
+    starts = np.empty(n_b + 1, dtype=np.int64)
+    total = 0
+    for d in range(n_b):
+        starts[d] = total
+        for c in range(_CHUNKS):
+            count = hist[c, d]
+            hist[c, d] = total
+            total += count
+    starts[n_b] = total
+    dealt = np.empty(n, dtype=np.int64)
+    for c in nb.prange(_CHUNKS):
+        for i in range(c * step, min(n, (c + 1) * step)):
+            d = (h[i] >> shift) & mask
+            dealt[hist[c, d]] = h[i]
+            hist[c, d] += 1
+    found = np.zeros(n_b, dtype=np.int64)  # per bucket: how many repeated values
+    biggest = 0
+    for d in range(n_b):
+        biggest = max(biggest, starts[d + 1] - starts[d])
+    size = 16
+    while size < 2 * biggest:
+        size *= 2
+    for c in nb.prange(_CHUNKS):
+        # Each bucket into a small open-addressing set (the values' low bits are well mixed);
+        # a value met again is moved to the bucket's front, once.
+        keys = np.empty(size, dtype=np.int64)
+        seen = np.zeros(size, dtype=np.uint8)  # 0 empty, 1 met once, 2 met again
+        for d in range(c * n_b // _CHUNKS, (c + 1) * n_b // _CHUNKS):
+            lo, hi = starts[d], starts[d + 1]
+            width = 16
+            while width < 2 * (hi - lo):
+                width *= 2
+            seen[:width] = 0
+            k = 0
+            for i in range(lo, hi):
+                v = dealt[i]
+                slot = v & (width - 1)
+                while seen[slot] != 0 and keys[slot] != v:
+                    slot = (slot + 1) & (width - 1)
+                if seen[slot] == 0:
+                    seen[slot] = 1
+                    keys[slot] = v
+                elif seen[slot] == 1:
+                    seen[slot] = 2
+                    dealt[lo + k] = v  # lo + k <= i: only values already read are overwritten
+                    k += 1
+            found[d] = k
+    out = np.empty(found.sum(), dtype=np.int64)
+    j = 0
+    for d in range(n_b):
+        for i in range(found[d]):
+            out[j] = dealt[starts[d] + i]
+            j += 1
+    return out
 
 
 def validate_claims(
@@ -268,15 +351,38 @@ def read_claims(path: str | Path) -> Validated:
     """A claims file; Parquet is scanned, so its amounts go from the file's INT64 decimals
     straight to fen without a 128-bit copy between."""
     raw = scan_table(path)
-    try:
-        return validate_claims(
-            raw, str(path), first_data_row(path), strip=table_format(path) == ".csv"
-        )
-    except (pl.exceptions.ComputeError, OSError) as exc:
-        if isinstance(raw, pl.DataFrame):
-            raise
-        raise TableError(path, f"cannot be read: {exc}") from None
+    parquet = table_format(path) == ".parquet"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The file's footer is read (in Python) while Polars reads its rows; its size and time
+        # are taken before them, so a file changed meanwhile is never copied from.
+        source = None
+        if parquet:
+            st = os.stat(path)
+            source = pool.submit(SourceText, path, COPYABLE, (st.st_size, st.st_mtime_ns))
+        try:
+            v = validate_claims(raw, str(path), first_data_row(path), strip=not parquet)
+        except (pl.exceptions.ComputeError, OSError) as exc:
+            if isinstance(raw, pl.DataFrame):
+                raise
+            raise TableError(path, f"cannot be read: {exc}") from None
+        if source is not None and source.result().usable and v.rejects.height == 0:
+            v.source = source.result()
+    return v
 
 
 def read_identities(path: str | Path) -> Validated:
     return validate_identities(read_table(path), str(path), first_data_row(path))
+
+
+def read_inputs(claims: str | Path, identities: str | Path) -> tuple[Validated, Validated]:
+    """read_claims and read_identities side by side: the identities are read on a thread while
+    the claims are (Polars works outside Python's lock), filling the gaps between the claims'
+    stages that leave a core idle. Errors are raised as the two calls would raise them."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ids = pool.submit(read_identities, identities)
+        try:
+            c = read_claims(claims)
+        except BaseException:
+            ids.cancel()
+            raise
+        return c, ids.result()

@@ -111,20 +111,66 @@ def _arrow_settled(settled: pl.DataFrame) -> pa.Table | None:
     return pa.Table.from_arrays([a for _, a in columns], schema=pa.schema([f for f, _ in columns]))
 
 
-def write_settled(settled: pl.DataFrame, path: str | Path) -> None:
+# How a settled frame's text columns are typed in a written file's Arrow schema (_arrow_column).
+TEXT_TYPE = pa.string_view()
+
+
+def write_settled(
+    settled: pl.DataFrame, path: str | Path, source: pqjoin.SourceText | None = None
+) -> None:
     """Settled claims out: Parquet straight from the fen buffers (INT64 decimals in the file, no
-    128-bit copy on the way), reading back as the general writer's would; CSV as yuan text."""
-    table = _arrow_settled(settled) if table_format(path) == ".parquet" else None
+    128-bit copy on the way), reading back as the general writer's would; CSV as yuan text.
+
+    `source`: the claims file's text columns (`Validated.source` of read_claims), given when
+    `settled` holds every row of that file in its order; its setl_id and psn_no pages are then
+    copied into the output as they are instead of being written again.
+    """
+    parquet = table_format(path) == ".parquet"
+    if parquet and source is not None and _all_rows_of(settled, source):
+        columns = [_arrow_column(settled[c]) for c in SETTLE_OUTPUT if c not in source.names]
+        if all(c is not None for c in columns):
+            table = pa.Table.from_arrays(
+                [a for _, a in columns], schema=pa.schema([f for f, _ in columns])
+            )
+            pqjoin.write_with_copied(
+                table,
+                path,
+                source,
+                SETTLE_OUTPUT,
+                {name: TEXT_TYPE for name in source.names},
+                **_parquet_options(),
+            )
+            return
+    table = _arrow_settled(settled) if parquet else None
     if table is None:
         write_table(money_for(settled.select(SETTLE_OUTPUT), path), path)
         return
-    # setl_id is unique: neither a dictionary nor min/max (costly on text, of no use) pays for it.
-    pqjoin.write_in_parts(
-        table,
-        path,
-        row_group_rows=ROW_GROUP_ROWS,
-        compression=PARQUET_CODEC,
-        use_dictionary=["group"],
-        write_statistics=[c for c in SETTLE_OUTPUT if c != "setl_id"],
-        store_decimal_as_integer=True,
-    )
+    pqjoin.write_in_parts(table, path, row_group_rows=ROW_GROUP_ROWS, **_parquet_options())
+
+
+def _parquet_options() -> dict:
+    # Row-group min/max are kept for psn_no, which a reader looking for one person can use to
+    # skip row groups; on setl_id (unique), the amounts and the group they cost more to write
+    # than they would save. Only the group, of a handful of values, pays for a dictionary.
+    return {
+        "compression": PARQUET_CODEC,
+        "use_dictionary": ["group"],
+        "write_statistics": ["psn_no"],
+        "store_decimal_as_integer": True,
+    }
+
+
+def _all_rows_of(settled: pl.DataFrame, source: pqjoin.SourceText) -> bool:
+    """Whether `settled` is the source file's rows 1..n in order, with its text columns present.
+
+    Validated rows are numbered once each, Parquet's from 1: n of them in ascending order from 1
+    to n are all of them.
+    """
+    if not source.usable or settled.height != source.rows or "row" not in settled.columns:
+        return False
+    if not source.unchanged():  # changed since it was read: its pages may no longer be these rows
+        return False
+    if any(name not in settled.columns or name not in SETTLE_OUTPUT for name in source.names):
+        return False
+    row = settled["row"]
+    return bool(row[0] == 1 and row[-1] == source.rows and row.is_sorted())

@@ -306,3 +306,290 @@ def _copy(src, offset: int, length: int, dst) -> None:
             raise OSError(f"{src.name}: ended {length - done} bytes early")
         dst.write(block)
         done += len(block)
+
+
+# --- Joining by columns: some of a file's columns copied page for page from another file ------
+#
+# Settled claims keep each claim's setl_id and psn_no as the claims file gave them. When that
+# file is Parquet and every one of its rows settled, in its order, those two columns are its own
+# column chunks: copied byte for byte (still in the source's codec, with its statistics), they
+# cost no decoding or encoding at all, and only the computed columns are written. The new file's
+# row groups then hold the same rows as the source's.
+
+FMD_SCHEMA, FMD_ENCRYPTION = 2, 8
+RG_TOTAL_BYTES, RG_NUM_ROWS, RG_SORTING, RG_COMPRESSED = 2, 3, 4, 6
+CC_FILE_PATH, CC_CRYPTO, CC_ENCRYPTED_META = 1, 8, 9
+CC_PAGE_INDEX = (4, 5, 6, 7)  # offset and column index: in the source's index area, not copied
+CMD_TYPE, CMD_PATH, CMD_UNCOMPRESSED, CMD_COMPRESSED = 1, 3, 6, 7
+CMD_DATA_PAGE, CMD_DICT_PAGE = 9, 11
+SE_TYPE, SE_REPETITION, SE_NAME, SE_CHILDREN, SE_CONVERTED, SE_LOGICAL = 1, 3, 4, 5, 6, 10
+BYTE_ARRAY, UTF8, LOGICAL_STRING = 6, 0, 1
+REQUIRED, OPTIONAL = 0, 1
+MIN_GROUP_ROWS = 1 << 14  # smaller row groups on average: written afresh instead
+
+
+class SourceText:
+    """Text columns of a Parquet file that can be copied into another file page for page: the
+    footer read once, each column's chunks located, or `usable` False with the reason."""
+
+    def __init__(
+        self, path: str | Path, names: tuple[str, ...], stamp: tuple[int, int] | None = None
+    ):
+        """`stamp`: the file's (size, mtime_ns) when its rows were read, if taken before."""
+        self.path, self.names = Path(path), names
+        self.usable, self.why = False, ""
+        self.nullable: dict[str, bool] = {}
+        self.group_rows: list[int] = []
+        self.chunks: list[list[list]] = []  # per row group, the ColumnChunk of each name
+        try:
+            with open(self.path, "rb") as f:
+                _, footer = footer_of(f)
+                st = os.fstat(f.fileno())
+            self.stamp = (st.st_size, st.st_mtime_ns)
+            if stamp is not None and stamp != self.stamp:
+                self.why = "the file changed while it was read"
+                return
+            self._read(_Reader(footer).struct())
+        except (OSError, ValueError, IndexError, KeyError, TypeError) as exc:
+            self.usable, self.why = False, f"footer not understood: {exc}"
+
+    def _read(self, meta: list[list]) -> None:
+        if _field(meta, FMD_ENCRYPTION) is not None:
+            self.why = "encrypted"
+            return
+        top = _top_level(_field(meta, FMD_SCHEMA)[2][1])
+        for name in self.names:
+            el = top.get(name.encode())
+            if el is None:
+                self.why = f"no top-level column {name}"
+                return
+            rep = _value(el, SE_REPETITION, REQUIRED)
+            logical = _field(el, SE_LOGICAL)
+            text = _value(el, SE_CONVERTED, None) == UTF8 or (
+                logical is not None and logical[2] and logical[2][0][0] == LOGICAL_STRING
+            )
+            if (
+                _value(el, SE_TYPE, None) != BYTE_ARRAY
+                or not text
+                or rep not in (REQUIRED, OPTIONAL)
+            ):
+                self.why = f"{name} is not a plain text column"
+                return
+            self.nullable[name] = rep == OPTIONAL
+        groups = _field(meta, FMD_ROW_GROUPS)[2][1]
+        for rg in groups:
+            rows = _field(rg, RG_NUM_ROWS)[2]
+            by_path = {}
+            for chunk in _field(rg, RG_COLUMNS)[2][1]:
+                if any(
+                    _field(chunk, f) is not None
+                    for f in (CC_FILE_PATH, CC_CRYPTO, CC_ENCRYPTED_META)
+                ):
+                    self.why = "column chunks kept outside the file or encrypted"
+                    return
+                cmd = _field(chunk, CC_META)
+                if cmd is not None:
+                    path = _field(cmd[2], CMD_PATH)[2][1]
+                    by_path[tuple(path)] = chunk
+            picked = [by_path.get((name.encode(),)) for name in self.names]
+            if rows <= 0 or any(c is None for c in picked):
+                self.why = "an empty row group, or a chunk missing"
+                return
+            self.group_rows.append(rows)
+            self.chunks.append(picked)
+        if not groups or sum(self.group_rows) < MIN_GROUP_ROWS * len(groups):
+            self.why = "row groups too small to copy"
+            return
+        self.usable = True
+
+    @property
+    def rows(self) -> int:
+        return sum(self.group_rows)
+
+    def unchanged(self) -> bool:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return False
+        return (st.st_size, st.st_mtime_ns) == self.stamp
+
+
+def _value(fields: list[list], fid: int, default):
+    f = _field(fields, fid)
+    return default if f is None else f[2]
+
+
+def _top_level(schema: list[list[list]]) -> dict[bytes, list[list]]:
+    """The root's direct children that are leaves, by name (a group's leaves are skipped)."""
+    out: dict[bytes, list[list]] = {}
+    i, pending = 1, _value(schema[0], SE_CHILDREN, 0)
+
+    def skip(j: int) -> int:  # index after element j and all its descendants
+        kids = _value(schema[j], SE_CHILDREN, 0)
+        j += 1
+        for _ in range(kids):
+            j = skip(j)
+        return j
+
+    for _ in range(pending):
+        el = schema[i]
+        if _value(el, SE_CHILDREN, 0) == 0 and _field(el, SE_TYPE) is not None:
+            out[_field(el, SE_NAME)[2]] = el
+        i = skip(i)
+    return out
+
+
+def _chunk_span(chunk: list[list]) -> tuple[int, int]:
+    """Where a column chunk's pages lie in its file: (first byte, length)."""
+    cmd = _field(chunk, CC_META)[2]
+    data = _field(cmd, CMD_DATA_PAGE)[2]
+    dic = _value(cmd, CMD_DICT_PAGE, None)
+    start = dic if dic is not None and 0 < dic < data else data
+    return start, _field(cmd, CMD_COMPRESSED)[2]
+
+
+def _moved_chunk(chunk: list[list], by: int, drop_index: bool) -> list[list]:
+    out = [list(f) for f in chunk if not (drop_index and f[0] in CC_PAGE_INDEX)]
+    meta = _field(out, CC_META)
+    meta[2] = [list(f) for f in meta[2]]
+    _shift(out, (CC_FILE_OFFSET,), by)
+    _shift(meta[2], CMD_OFFSETS, by)
+    return out
+
+
+def write_with_copied(
+    table: pa.Table,
+    path: str | Path,
+    source: SourceText,
+    order: tuple[str, ...],
+    copied_types: dict[str, pa.DataType],
+    parts: int | None = None,
+    **options,
+) -> None:
+    """Write the columns `order` names to `path` as one Parquet file: the source's columns
+    (source.names, typed in the file's Arrow schema as `copied_types`) copied page for page,
+    the others from `table`, which holds the source's rows in its order. Whole or not at all."""
+    if not source.usable or table.num_rows != source.rows:
+        raise ValueError(
+            f"{source.path}: its columns cannot be copied ({source.why or 'rows differ'})"
+        )
+    path = Path(path)
+    fields = {f.name: f for f in table.schema}
+    schema = pa.schema(
+        [
+            pa.field(n, copied_types[n], nullable=source.nullable[n])
+            if n in source.names
+            else fields[n]
+            for n in order
+        ]
+    )
+    # The footer's schema, Arrow schema and column orders: those of the same file with no rows
+    # (built from pa.nulls: Schema.empty_table and pa.array would import pandas).
+    empty = pa.BufferOutputStream()
+    no_rows = pa.Table.from_arrays([pa.nulls(0, f.type) for f in schema], schema=schema)
+    pq.write_table(no_rows, empty, **options)
+    with pa.BufferReader(empty.getvalue()) as f:
+        meta = _Reader(footer_of(f)[1]).struct()
+    computed = tuple(n for n in order if n not in source.names)
+    pieces = _computed_row_groups(table.select(list(computed)), source.group_rows, parts, options)
+    tmp = path.with_name(f".{path.name}.part")
+    groups = []
+    try:
+        with open(tmp, "wb") as out, open(source.path, "rb") as src:
+            out.write(MAGIC)
+            pos = len(MAGIC)
+            for rg, rows in enumerate(source.group_rows):
+                own, body, body_at = pieces[rg]
+                chunks: dict[str, list[list]] = {}
+                first = pos
+                total_bytes = 0
+                for name, chunk in zip(source.names, source.chunks[rg], strict=True):
+                    start, length = _chunk_span(chunk)
+                    _copy(src, start, length, out)
+                    chunks[name] = _moved_chunk(chunk, pos - start, drop_index=True)
+                    total_bytes += _field(_field(chunk, CC_META)[2], CMD_UNCOMPRESSED)[2]
+                    pos += length
+                out.write(body)
+                for name, chunk in zip(computed, _field(own, RG_COLUMNS)[2][1], strict=True):
+                    chunks[name] = _moved_chunk(chunk, pos - body_at, drop_index=True)
+                pos += len(body)
+                total_bytes += _field(own, RG_TOTAL_BYTES)[2]
+                groups.append(
+                    [
+                        [RG_COLUMNS, T_LIST, (T_STRUCT, [chunks[n] for n in order])],
+                        [RG_TOTAL_BYTES, T_I64, total_bytes],
+                        [RG_NUM_ROWS, T_I64, rows],
+                        [RG_FILE_OFFSET, T_I64, first],
+                        [RG_COMPRESSED, T_I64, pos - first],
+                        [RG_ORDINAL, T_I16, rg],
+                    ]
+                )
+            if not source.unchanged():
+                raise OSError(f"{source.path} changed while its columns were copied")
+            _field(meta, FMD_NUM_ROWS)[2] = source.rows
+            _field(meta, FMD_ROW_GROUPS)[2] = (T_STRUCT, groups)
+            footer = bytearray()
+            _write_struct(meta, footer)
+            out.write(footer)
+            out.write(struct.pack("<I", len(footer)))
+            out.write(MAGIC)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _computed_row_groups(
+    table: pa.Table, group_rows: list[int], parts: int | None, options: dict
+) -> list[tuple[list[list], memoryview, int]]:
+    """Each row group of `table` cut at the source's row-group bounds, written on several
+    threads into memory: per group its RowGroup footer entry, its page bytes and their offset
+    in the written piece."""
+    bounds = [0]
+    for rows in group_rows:
+        bounds.append(bounds[-1] + rows)
+    n_parts = max(1, min(parts or os.cpu_count() or 1, len(group_rows)))
+    cuts = (
+        [0]
+        + [
+            min(range(len(bounds)), key=lambda g: abs(bounds[g] - table.num_rows * p // n_parts))
+            for p in range(1, n_parts)
+        ]
+        + [len(group_rows)]
+    )
+    results: list = [None] * n_parts
+    errors: list[BaseException] = []
+
+    def work(p: int) -> None:
+        try:
+            sink = pa.BufferOutputStream()
+            with pq.ParquetWriter(sink, table.schema, **options) as writer:
+                for g in range(cuts[p], cuts[p + 1]):
+                    piece = table.slice(bounds[g], group_rows[g])
+                    writer.write_table(piece, row_group_size=group_rows[g])
+            data = sink.getvalue()
+            with pa.BufferReader(data) as f:
+                meta = _Reader(footer_of(f)[1]).struct()
+            view = memoryview(data)
+            out = []
+            for rg in _field(meta, FMD_ROW_GROUPS)[2][1]:
+                spans = [_chunk_span(c) for c in _field(rg, RG_COLUMNS)[2][1]]
+                lo = min(s for s, _ in spans)
+                hi = max(s + n for s, n in spans)
+                out.append((rg, view[lo:hi], lo))
+            results[p] = out
+        except BaseException as exc:  # raised again in the calling thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in range(1, n_parts)]
+    for t in threads:
+        t.start()
+    work(0)
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    pieces = [piece for part in results for piece in part]
+    if len(pieces) != len(group_rows):
+        raise ValueError("the computed columns were not written in the source's row groups")
+    return pieces

@@ -290,12 +290,12 @@ def scatter_rows(src, perm, dst):
 BLOCK = 4096
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def pack_rows(days, starts, kind, lv, inprov, referral, inscp, medfee, fulamt, rows):
     """rows[i] = claim i as the batch kernel reads it (R_* columns, no groups yet), in input
     order; `starts` are the first days of the policy versions (version_of). One thread: it is
     called once per chunk of the claims' columns, and a parallel launch per chunk cost more
-    than the packing."""
+    than the packing. It lets go of Python's lock, so it can run beside other work."""
     n = len(kind)
     n_v = len(starts)
     for i in range(n):
@@ -315,15 +315,28 @@ def pack_rows(days, starts, kind, lv, inprov, referral, inscp, medfee, fulamt, r
 
 
 @nb.njit(cache=True, parallel=True)
-def rows_to_columns(src, dst):
-    """dst[c, i] = src[i, c], a block of rows at a time (a plain transpose thrashes the cache)."""
+def rows_to_columns(src, dst, group, valid):
+    """dst[c, i] = src[i, c] for the amounts, a block of rows at a time (a plain transpose
+    thrashes the cache); the last column, the group used (-1 none), goes to `group` (uint32)
+    with its validity bits in `valid` (Arrow's layout: a bit a row, lowest bit first)."""
     n = src.shape[0]
+    last = src.shape[1] - 1
     for b in nb.prange((n + BLOCK - 1) // BLOCK):
-        lo = b * BLOCK
+        lo = b * BLOCK  # BLOCK is a multiple of 8: a block owns whole bytes of `valid`
         hi = min(n, lo + BLOCK)
-        for c in range(src.shape[1]):
+        for c in range(last):
             for i in range(lo, hi):
                 dst[c, i] = src[i, c]
+        for j in range(lo >> 3, (hi + 7) >> 3):
+            bits = 0
+            for i in range(j << 3, min(hi, (j << 3) + 8)):
+                g = src[i, last]
+                if g >= 0:
+                    bits |= 1 << (i & 7)
+                    group[i] = g
+                else:
+                    group[i] = 0
+            valid[j] = bits
 
 
 @nb.njit(cache=True, parallel=True)

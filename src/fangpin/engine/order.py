@@ -86,18 +86,25 @@ def year_of(days: np.ndarray) -> np.ndarray:
     return table[days - lo]
 
 
+def person_hashes(psn: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The first (SEED_A) and second (SEED_B) hash of each person number."""
+    return person_hash(psn, SEED_A), person_hash(psn, SEED_B)
+
+
 def settlement_order(
     psn: pl.Series,
     days: np.ndarray,
     setl_id: pl.Series,
     records: np.ndarray | None = None,
     scratch: np.ndarray | None = None,
+    hashes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Order:
     """The settlement order of claims (`days`: setl_date as days since 1970, int32).
 
     `records`, when given, is an (n, w) int64 matrix in input order whose columns from
     ORDER_COLS on belong to the caller; it is reordered in place into settlement order.
     `scratch`, when given, is memory of at least the records' size the sort may use.
+    `hashes`, when given, are person_hashes(psn), computed beforehand.
     """
     n = len(psn)
     if records is None:
@@ -110,11 +117,9 @@ def settlement_order(
     hash_bits = 64 - idx_bits - day_bits
     if hash_bits < MIN_HASH_BITS:
         return _exact_order(psn, days, setl_id, records)
-    first = person_hash(psn, SEED_A).view(np.int64)
-    _fill_keys(
-        first, person_hash(psn, SEED_B).view(np.int64), days, dmin, hash_bits, day_bits, idx_bits,
-        records,
-    )
+    first, second = person_hashes(psn) if hashes is None else hashes
+    first = first.view(np.int64)
+    _fill_keys(first, second.view(np.int64), days, dmin, hash_bits, day_bits, idx_bits, records)
     tmp = np.empty(records.size, dtype=np.int64) if scratch is None else scratch
     tmp = tmp.reshape(-1)[: records.size].reshape(records.shape)
     radix.sort_records(records, tmp, idx_bits, 64, SORT_CHUNKS)
@@ -152,60 +157,73 @@ def _fill_keys(ha, hb, days, dmin, hash_bits, day_bits, idx_bits, records):
         records[i, REC_HASH] = hb[i]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def _adjacent(records, top_shift, hash_bits, idx_bits, day_bits, flags):
     """flags[i] for sorted records; returns (rows whose top bits match the previous row's but
-    the person's second hash does not, rows on the same day as the previous of one person)."""
+    the person's second hash does not, rows on the same day as the previous of one person).
+    Each row is compared with the one before it alone, so slices of rows go on all cores."""
     top_mask = (1 << hash_bits) - 1
     day_mask = (1 << day_bits) - 1
-    clashes = 0
-    same_days = 0
+    n = records.shape[0]
+    step = (n + SORT_CHUNKS - 1) // SORT_CHUNKS
+    clashes = np.zeros(SORT_CHUNKS, dtype=np.int64)
+    same_days = np.zeros(SORT_CHUNKS, dtype=np.int64)
+    for c in nb.prange(SORT_CHUNKS):
+        for i in range(max(1, c * step), min(n, (c + 1) * step)):
+            diff = records[i, REC_KEY] ^ records[i - 1, REC_KEY]
+            f = 0
+            if (diff >> top_shift) & top_mask == 0:
+                f = SAME_TOP
+                if records[i, REC_HASH] == records[i - 1, REC_HASH]:
+                    f |= SAME_PERSON
+                    if (diff >> idx_bits) & day_mask == 0:
+                        f |= SAME_DAY
+                        same_days[c] += 1
+                else:
+                    clashes[c] += 1
+            flags[i] = f
     flags[0] = 0
-    for i in range(1, records.shape[0]):
-        diff = records[i, REC_KEY] ^ records[i - 1, REC_KEY]
-        f = 0
-        if (diff >> top_shift) & top_mask == 0:
-            f = SAME_TOP
-            if records[i, REC_HASH] == records[i - 1, REC_HASH]:
-                f |= SAME_PERSON
-                if (diff >> idx_bits) & day_mask == 0:
-                    f |= SAME_DAY
-                    same_days += 1
-            else:
-                clashes += 1
-        flags[i] = f
-    return clashes, same_days
+    return clashes.sum(), same_days.sum()
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def _segments(records, flags, idx_bits, day_bits, dmin, year_table, perm, days):
     """From the sorted records: each claim's input row and day; marks (NEW_SEG) and counts
-    the person-years."""
+    the person-years (a claim starts one when its person or year differs from the claim
+    before it's)."""
     idx_mask = (1 << idx_bits) - 1
     day_mask = (1 << day_bits) - 1
-    n_seg = 0
-    prev_year = -1
-    for i in range(records.shape[0]):
-        key = records[i, REC_KEY]
-        perm[i] = key & idx_mask
-        d = (key >> idx_bits) & day_mask
-        days[i] = dmin + d
-        year = year_table[d]
-        if i == 0 or (flags[i] & SAME_PERSON) == 0 or year != prev_year:
-            flags[i] |= NEW_SEG
-            n_seg += 1
-        prev_year = year
-    return n_seg
+    n = records.shape[0]
+    step = (n + SORT_CHUNKS - 1) // SORT_CHUNKS
+    counts = np.zeros(SORT_CHUNKS, dtype=np.int64)
+    for c in nb.prange(SORT_CHUNKS):
+        lo = c * step
+        prev_year = -1
+        if 0 < lo < n:
+            prev_year = year_table[(records[lo - 1, REC_KEY] >> idx_bits) & day_mask]
+        for i in range(lo, min(n, (c + 1) * step)):
+            key = records[i, REC_KEY]
+            perm[i] = key & idx_mask
+            d = (key >> idx_bits) & day_mask
+            days[i] = dmin + d
+            year = year_table[d]
+            if i == 0 or (flags[i] & SAME_PERSON) == 0 or year != prev_year:
+                flags[i] |= NEW_SEG
+                counts[c] += 1
+            prev_year = year
+    return counts.sum()
 
 
-@nb.njit(cache=True)
-def _seg_starts(flags, days, dmin, year_table, starts, years):
-    s = 0
-    for i in range(len(flags)):
-        if flags[i] & NEW_SEG:
-            starts[s] = i
-            years[s] = year_table[days[i] - dmin]
-            s += 1
+def _seg_starts(
+    flags: np.ndarray,
+    days: np.ndarray,
+    dmin: int,
+    year_table: np.ndarray,
+    starts: np.ndarray,
+    years: np.ndarray,
+) -> None:
+    starts[:] = np.flatnonzero(flags & NEW_SEG)
+    years[:] = year_table[days[starts] - dmin]
 
 
 def _keys(records: np.ndarray) -> np.ndarray:
@@ -247,7 +265,9 @@ def _clash_runs(flags):
     return np.array(out, dtype=np.int64)
 
 
-def _order_same_day(records: np.ndarray, flags: np.ndarray, setl_id: pl.Series, idx_bits: int) -> None:
+def _order_same_day(
+    records: np.ndarray, flags: np.ndarray, setl_id: pl.Series, idx_bits: int
+) -> None:
     """Within each run of one person's claims on one day, order by setl_id (in place)."""
     same_day = (flags & SAME_DAY) != 0
     involved = same_day.copy()
@@ -256,13 +276,18 @@ def _order_same_day(records: np.ndarray, flags: np.ndarray, setl_id: pl.Series, 
     run = np.cumsum(~same_day[pos])
     rows = (_keys(records)[pos] & np.uint64((1 << idx_bits) - 1)).astype(np.int64)
     sub = pl.DataFrame({"run": run, "pos": pos, "sid": setl_id.gather(rows)})
-    ranked = sub.sort(["run", "sid"])
-    records[pos] = records[ranked["pos"].to_numpy()]
+    ranked = sub.sort(["run", "sid"], maintain_order=True)["pos"].to_numpy()
+    if not np.array_equal(ranked, pos):  # files often list a day's claims in setl_id order
+        records[pos] = records[ranked]
 
 
-def _exact_order(psn: pl.Series, days: np.ndarray, setl_id: pl.Series, records: np.ndarray) -> Order:
+def _exact_order(
+    psn: pl.Series, days: np.ndarray, setl_id: pl.Series, records: np.ndarray
+) -> Order:
     """The plain text sort, for tiny batches and spans the packed key cannot hold."""
-    frame = pl.DataFrame({"p": psn, "d": days, "s": setl_id, "i": np.arange(len(psn), dtype=np.int64)})
+    frame = pl.DataFrame(
+        {"p": psn, "d": days, "s": setl_id, "i": np.arange(len(psn), dtype=np.int64)}
+    )
     frame = frame.sort(["p", "d", "s"])
     perm = frame["i"].to_numpy().copy()
     ds = frame["d"].to_numpy().astype(np.int32)

@@ -12,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from fangpin.engine import kernel as k
 from fangpin.engine import order as _order
@@ -254,9 +256,13 @@ def settle_batch(
     # result columns (which the returned frame keeps).
     width = max(k.N_ROW, len(k.OUT_COLUMNS))
     buf_a, buf_b = np.empty(n * width, dtype=np.int64), np.empty(n * width, dtype=np.int64)
-    rows = _input_rows(claims, days, comp, buf_a)
+    # The records are packed on a thread while Polars hashes the person numbers.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        packing = pool.submit(_input_rows, claims, days, comp, buf_a)
+        hashes = _order.person_hashes(claims["psn_no"]) if n else None
+        rows = packing.result()
     # The records are sorted whole: the kernel then reads them in order, without a gather.
-    order = settlement_order(claims["psn_no"], days, claims["setl_id"], rows, buf_b)
+    order = settlement_order(claims["psn_no"], days, claims["setl_id"], rows, buf_b, hashes=hashes)
     perm = order.perm
     clock.lap("order")
     _fill_masks(claims, identities, order, rows)
@@ -276,10 +282,13 @@ def settle_batch(
     clock.lap("kernel")
     back = buf_a[: out.size].reshape(out.shape)  # the records are spent
     k.scatter_rows(out, readonly(perm), back)
-    cols = buf_b[: out.size].reshape(out.shape[1], n)  # the results in order are spent
-    k.rows_to_columns(back, cols)
+    amounts = out.shape[1] - 1  # the last column is the group used
+    cols = buf_b[: n * amounts].reshape(amounts, n)  # the results in order are spent
+    group = np.empty(n, dtype=np.uint32)
+    valid = np.empty((n + 7) >> 3, dtype=np.uint8)
+    k.rows_to_columns(back, cols, group, valid)
     del buf_a, rows, back, order
-    frame = _result_frame(claims, cols)
+    frame = _result_frame(claims, cols, group, valid)
     clock.lap("assemble")
     return BatchResult(frame, acc, seg_rows, seg_year)
 
@@ -298,14 +307,20 @@ class _Clock:
 _GROUP_NAMES = pl.Series(list(DEFAULT_ORDER), dtype=GROUP_ENUM)
 
 
-def _result_frame(claims: pl.DataFrame, cols: np.ndarray) -> pl.DataFrame:
-    """The claims with their results; `cols` holds one input-order array per OUT_COLUMNS."""
-    group = pl.Series(cols[-1])
-    group = pl.select(pl.when(group >= 0).then(group)).to_series().cast(pl.UInt32)
+def _result_frame(
+    claims: pl.DataFrame, cols: np.ndarray, group: np.ndarray, valid: np.ndarray
+) -> pl.DataFrame:
+    """The claims with their results: `cols` holds one input-order array per amount of
+    OUT_COLUMNS, `group` the index of the group used into DEFAULT_ORDER where the bit of
+    `valid` is set (rows_to_columns)."""
+    n = len(group)
+    index = pl.from_arrow(
+        pa.Array.from_buffers(pa.uint32(), n, [pa.py_buffer(valid), pa.py_buffer(group)])
+    )
     return claims.with_columns(
         *(pl.Series(name, cols[j]) for j, name in enumerate(k.OUT_COLUMNS[:-1])),
-        _GROUP_NAMES.gather(group).alias("group")
-        if len(group)
+        _GROUP_NAMES.gather(index).alias("group")
+        if n
         else pl.Series("group", [], dtype=GROUP_ENUM),
     )
 

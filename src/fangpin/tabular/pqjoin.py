@@ -539,6 +539,30 @@ def write_with_copied(
         raise
 
 
+def _written(
+    part: pa.Table, g0: int, g1: int, bounds: list[int], group_rows: list[int], options, growing
+) -> pa.Buffer:
+    """Row groups g0..g1-1 (rows of `part` from bounds[g0] on) as a Parquet file in memory.
+
+    Written into one buffer as large as the data could become (the uncompressed values, a
+    tenth more, a MiB for each group's headers): the pages of it left unwritten are never
+    touched, and the buffer is never copied to grow, as a growing stream's is. `growing`
+    writes to such a stream, for data the bound did not hold.
+    """
+    if growing:
+        sink = pa.BufferOutputStream()
+    else:
+        room = part.nbytes + part.nbytes // 10 + (g1 - g0 + 1) * (1 << 20)
+        buf = pa.allocate_buffer(room)
+        sink = pa.FixedSizeBufferWriter(buf)
+    with pq.ParquetWriter(sink, part.schema, **options) as writer:
+        for g in range(g0, g1):
+            writer.write_table(
+                part.slice(bounds[g] - bounds[g0], group_rows[g]), row_group_size=group_rows[g]
+            )
+    return sink.getvalue() if growing else buf.slice(0, sink.tell())
+
+
 def _computed_row_groups(
     table: pa.Table, group_rows: list[int], parts: int | None, options: dict
 ) -> list[tuple[list[list], memoryview, int]]:
@@ -562,12 +586,11 @@ def _computed_row_groups(
 
     def work(p: int) -> None:
         try:
-            sink = pa.BufferOutputStream()
-            with pq.ParquetWriter(sink, table.schema, **options) as writer:
-                for g in range(cuts[p], cuts[p + 1]):
-                    piece = table.slice(bounds[g], group_rows[g])
-                    writer.write_table(piece, row_group_size=group_rows[g])
-            data = sink.getvalue()
+            part = table.slice(bounds[cuts[p]], bounds[cuts[p + 1]] - bounds[cuts[p]])
+            try:
+                data = _written(part, cuts[p], cuts[p + 1], bounds, group_rows, options, False)
+            except (pa.ArrowInvalid, OSError):  # larger than its bound: written growing
+                data = _written(part, cuts[p], cuts[p + 1], bounds, group_rows, options, True)
             with pa.BufferReader(data) as f:
                 meta = _Reader(footer_of(f)[1]).struct()
             view = memoryview(data)

@@ -38,6 +38,13 @@ N_BASIC = 9
 
 NO_CAP = -1
 
+# The words the kernel writes per claim: the four fund amounts, the person's part, and the
+# hospital's part with the group used (its DEFAULT_ORDER index + 1, 0 none) in the low byte.
+# The fund total is their sum; six words keep a claim's results as wide as its input record.
+O_HIFP, O_HIFMI, O_MAF, O_OTH, O_PSN, O_HOSP_GROUP = range(6)
+N_OUT = 6
+O_HOSP_SHIFT, O_GROUP_MASK = 8, 0xFF
+
 # Columns of the claims matrix the kernel reads, one row per claim (a cache line each).
 C_KIND, C_LV, C_INPROV, C_REFERRAL, C_INSCP, C_MEDFEE, C_FULAMT, C_MASK = range(8)
 N_CLAIM_COLS = 8
@@ -149,22 +156,21 @@ def settle_claim_at(
 ):
     """RULES §3 for one claim: writes out[i] and adds the claim to person-year `a` of `acc`.
 
-    out columns: see OUT_COLUMNS; the group used is an index into DEFAULT_ORDER (-1 none).
+    out columns: the O_* words (decode_out gives OUT_COLUMNS from them).
     """
     _resolve_all(m, v, basic, ord_bits, ord_sched, ord_len, memo)
-    out[i, 7] = memo[M_USED]
+    used = memo[M_USED] + 1
     if kind == OUTPATIENT:
         hifp = mul_ratio(x, basic[v, B_R11])
         room = basic[v, B_CAP11] - acc[a, ACC_PAID11]
         hifp = min(hifp, max(room, 0))
         acc[a, ACC_PAID11] += hifp
-        out[i, 0] = hifp
-        out[i, 1] = 0
-        out[i, 2] = 0
-        out[i, 3] = 0
-        out[i, 4] = 0
-        out[i, 5] = hifp
-        out[i, 6] = medfee - hifp
+        out[i, O_HIFP] = hifp
+        out[i, O_HIFMI] = 0
+        out[i, O_MAF] = 0
+        out[i, O_OTH] = 0
+        out[i, O_PSN] = medfee - hifp
+        out[i, O_HOSP_GROUP] = used
         return
     # Tier 1: basic insurance; inpatient deductible per admission, one annual cap with 14.
     if kind == INPATIENT:
@@ -209,14 +215,12 @@ def settle_claim_at(
     hosp = 0
     if kind == INPATIENT and (m & basic[v, B_OOC_MASK]) != 0:
         hosp = max(0, fulamt - mul_ratio(medfee, ooc_limit[v, lv]))
-    fund = hifp + hifmi + maf + oth
-    out[i, 0] = hifp
-    out[i, 1] = hifmi
-    out[i, 2] = maf
-    out[i, 3] = oth
-    out[i, 4] = hosp
-    out[i, 5] = fund
-    out[i, 6] = medfee - fund - hosp
+    out[i, O_HIFP] = hifp
+    out[i, O_HIFMI] = hifmi
+    out[i, O_MAF] = maf
+    out[i, O_OTH] = oth
+    out[i, O_PSN] = medfee - (hifp + hifmi + maf + oth) - hosp
+    out[i, O_HOSP_GROUP] = (hosp << O_HOSP_SHIFT) | used
 
 
 @nb.njit(cache=True)
@@ -275,7 +279,24 @@ OUT_COLUMNS = (
 
 
 def empty_out(n: int) -> np.ndarray:
-    return np.empty((n, len(OUT_COLUMNS)), dtype=np.int64)
+    return np.empty((n, N_OUT), dtype=np.int64)
+
+
+def decode_out(row: np.ndarray) -> tuple[dict[str, int], int]:
+    """One claim's OUT_COLUMNS amounts (fen) from its O_* words, and the index of the group
+    used into DEFAULT_ORDER (-1 none); rows_to_columns does the same for the batch."""
+    hifp, hifmi, maf, oth = (int(row[c]) for c in (O_HIFP, O_HIFMI, O_MAF, O_OTH))
+    packed = int(row[O_HOSP_GROUP])
+    amounts = {
+        "hifp_pay": hifp,
+        "hifmi_pay": hifmi,
+        "maf_pay": maf,
+        "oth_pay": oth,
+        "hosp_part_amt": packed >> O_HOSP_SHIFT,
+        "fund_pay_sumamt": hifp + hifmi + maf + oth,
+        "psn_part_amt": int(row[O_PSN]),
+    }
+    return amounts, (packed & O_GROUP_MASK) - 1
 
 
 @nb.njit(cache=True, parallel=True)
@@ -315,22 +336,26 @@ def pack_rows(days, starts, kind, lv, inprov, referral, inscp, medfee, fulamt, r
 
 
 @nb.njit(cache=True, parallel=True)
-def rows_to_columns(src, dst, group, valid):
-    """dst[c, i] = src[i, c] for the amounts, a block of rows at a time (a plain transpose
-    thrashes the cache); the last column, the group used (-1 none), goes to `group` (uint32)
-    with its validity bits in `valid` (Arrow's layout: a bit a row, lowest bit first)."""
+def rows_to_columns(src, dst, psn, group, valid):
+    """The batch's O_* rows as OUT_COLUMNS columns, a block of rows at a time (a plain
+    transpose thrashes the cache): dst[0..5] the fund amounts, the hospital's part and the fund
+    total, `psn` the person's part, `group` the index of the group used (uint32) with its
+    validity bits in `valid` (Arrow's layout: a bit a row, lowest bit first)."""
     n = src.shape[0]
-    last = src.shape[1] - 1
     for b in nb.prange((n + BLOCK - 1) // BLOCK):
         lo = b * BLOCK  # BLOCK is a multiple of 8: a block owns whole bytes of `valid`
         hi = min(n, lo + BLOCK)
-        for c in range(last):
+        for c in (O_HIFP, O_HIFMI, O_MAF, O_OTH):
             for i in range(lo, hi):
                 dst[c, i] = src[i, c]
+        for i in range(lo, hi):
+            dst[4, i] = src[i, O_HOSP_GROUP] >> O_HOSP_SHIFT
+            dst[5, i] = src[i, O_HIFP] + src[i, O_HIFMI] + src[i, O_MAF] + src[i, O_OTH]
+            psn[i] = src[i, O_PSN]
         for j in range(lo >> 3, (hi + 7) >> 3):
             bits = 0
             for i in range(j << 3, min(hi, (j << 3) + 8)):
-                g = src[i, last]
+                g = (src[i, O_HOSP_GROUP] & O_GROUP_MASK) - 1
                 if g >= 0:
                     bits |= 1 << (i & 7)
                     group[i] = g

@@ -254,7 +254,7 @@ def settle_batch(
     # Two buffers serve every stage (fresh memory costs a page fault per page): the records and
     # the sort's scratch, then the kernel's results and the same in input order, and last the
     # result columns (which the returned frame keeps).
-    width = max(k.N_ROW, len(k.OUT_COLUMNS))
+    width = max(k.N_ROW, k.N_OUT)
     buf_a, buf_b = np.empty(n * width, dtype=np.int64), np.empty(n * width, dtype=np.int64)
     # The records are packed on a thread while Polars hashes the person numbers.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -275,20 +275,20 @@ def settle_batch(
         for s, (p, y) in enumerate(zip(seg_psn.to_list(), seg_year.tolist(), strict=True)):
             if (p, y) in initial:
                 acc[s] = initial[(p, y)].as_array()
-    out = buf_b[: n * len(k.OUT_COLUMNS)].reshape(n, len(k.OUT_COLUMNS))
+    out = buf_b[: n * k.N_OUT].reshape(n, k.N_OUT)
     chunks = _chunks(order.seg_starts, n)
     clock.lap("accumulators")
     k.settle_sorted(chunks, readonly(order.seg_starts), rows, *comp.kernel_tables(), acc, out)
     clock.lap("kernel")
     back = buf_a[: out.size].reshape(out.shape)  # the records are spent
     k.scatter_rows(out, readonly(perm), back)
-    amounts = out.shape[1] - 1  # the last column is the group used
-    cols = buf_b[: n * amounts].reshape(amounts, n)  # the results in order are spent
+    cols = buf_b[: n * 6].reshape(6, n)  # the results in order are spent
+    psn = np.empty(n, dtype=np.int64)
     group = np.empty(n, dtype=np.uint32)
     valid = np.empty((n + 7) >> 3, dtype=np.uint8)
-    k.rows_to_columns(back, cols, group, valid)
+    k.rows_to_columns(back, cols, psn, group, valid)
     del buf_a, rows, back, order
-    frame = _result_frame(claims, cols, group, valid)
+    frame = _result_frame(claims, [*cols, psn], group, valid)
     clock.lap("assemble")
     return BatchResult(frame, acc, seg_rows, seg_year)
 
@@ -308,7 +308,7 @@ _GROUP_NAMES = pl.Series(list(DEFAULT_ORDER), dtype=GROUP_ENUM)
 
 
 def _result_frame(
-    claims: pl.DataFrame, cols: np.ndarray, group: np.ndarray, valid: np.ndarray
+    claims: pl.DataFrame, cols: list[np.ndarray], group: np.ndarray, valid: np.ndarray
 ) -> pl.DataFrame:
     """The claims with their results: `cols` holds one input-order array per amount of
     OUT_COLUMNS, `group` the index of the group used into DEFAULT_ORDER where the bit of
@@ -406,9 +406,9 @@ def settle_one(
     acc = (accumulators or Accumulators()).as_array().reshape(1, k.N_ACC)
     out = k.empty_out(1)
     k.settle_range(0, 1, _ONE_SEG, version, cm, *comp.kernel_tables(), acc, out)
-    g = int(out[0, 7])
+    amounts, g = k.decode_out(out[0])
     return OneSettled(
-        {name: int(out[0, j]) for j, name in enumerate(k.OUT_COLUMNS[:-1])},
+        amounts,
         DEFAULT_ORDER[g] if g >= 0 else None,
         Accumulators.from_array(acc[0]),
     )

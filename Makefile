@@ -11,6 +11,7 @@ $(BIN)/fangpin: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test,bench]'
+	$(BIN)/python -m fangpin.engine.warm
 	touch $@
 
 system:

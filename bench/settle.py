@@ -25,6 +25,7 @@ import polars as pl
 
 from bench.data import write
 from fangpin.engine.settle import settle_batch
+from fangpin.engine.warm import compiled_versions
 from fangpin.policy.groups import GROUP_BIT, IDENTITIES
 from fangpin.policy.registry import load_pack
 from fangpin.tabular.claims import read_inputs
@@ -157,21 +158,6 @@ def compare(ours: Path, theirs: Path) -> tuple[int, int]:
     return j.filter(same).height, j.height
 
 
-def numba_signatures() -> int:
-    """How many compiled versions the engine's numba functions hold: a number that grows during
-    a measured run would mean compile time counted in it."""
-    from numba.core.registry import CPUDispatcher
-
-    from fangpin.engine import kernel, order, radix
-
-    return sum(
-        len(f.signatures)
-        for m in (kernel, order, radix)
-        for f in vars(m).values()
-        if isinstance(f, CPUDispatcher)
-    )
-
-
 def warm_memory(gib: int) -> None:
     """Touch memory once so neither contender pays the machine's first-touch cost.
 
@@ -212,7 +198,7 @@ def main() -> None:
     warm = work / "warm"
     (warm / "o.parquet").unlink(missing_ok=True)
     run_fangpin(*write(warm, 50_000, 5_000), warm / "o.parquet")
-    compiled_before = numba_signatures()
+    compiled_before = compiled_versions()
     warm_memory(args.warm_gib)
     ours, duck = [], []
     print(f"load average before the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -236,7 +222,7 @@ def main() -> None:
     print(f"  peak memory (resident): {best['peak']:,.0f} MiB")
     cpus = ", ".join(f"{r['cpu']:.2f}" for r in ours)
     print(f"  CPU seconds (user + system, all threads): {cpus}")
-    grown = numba_signatures() - compiled_before
+    grown = compiled_versions() - compiled_before
     print("  numba: nothing compiled during the measured runs" if grown == 0 else
           f"  numba: {grown} functions compiled during the measured runs (their time is counted)")
     dwall = min(d for d, _ in duck)

@@ -214,16 +214,14 @@ def _segments(records, flags, idx_bits, day_bits, dmin, year_table, perm, days):
     return counts.sum()
 
 
-def _seg_starts(
-    flags: np.ndarray,
-    days: np.ndarray,
-    dmin: int,
-    year_table: np.ndarray,
-    starts: np.ndarray,
-    years: np.ndarray,
-) -> None:
-    starts[:] = np.flatnonzero(flags & NEW_SEG)
-    years[:] = year_table[days[starts] - dmin]
+@nb.njit(cache=True)
+def _seg_starts(flags, days, dmin, year_table, starts, years):
+    s = 0
+    for i in range(len(flags)):
+        if flags[i] & NEW_SEG:
+            starts[s] = i
+            years[s] = year_table[days[i] - dmin]
+            s += 1
 
 
 def _keys(records: np.ndarray) -> np.ndarray:

@@ -51,9 +51,12 @@ class Order:
         """top_hash of each sorted claim's person (with top_shift > 0)."""
         return _keys(self.records) >> np.uint64(self.top_shift)
 
-    def person_top_at(self, positions: np.ndarray) -> np.ndarray:
-        """person_top of the sorted claims at `positions` only."""
-        return self.records[positions, REC_KEY].view(np.uint64) >> np.uint64(self.top_shift)
+    def people_at(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """person_top and person_hash of the sorted claims at `positions` only (uint64)."""
+        top = np.empty(len(positions), dtype=np.int64)
+        second = np.empty(len(positions), dtype=np.int64)
+        _people_at(self.records, positions, self.top_shift, top, second)
+        return top.view(np.uint64), second.view(np.uint64)
 
     @property
     def person_hash(self) -> np.ndarray:
@@ -84,6 +87,14 @@ def year_of(days: np.ndarray) -> np.ndarray:
     span = np.arange(lo, hi + 1).astype("datetime64[D]")
     table = span.astype("datetime64[Y]").astype(np.int64) + 1970
     return table[days - lo]
+
+
+@nb.njit(cache=True, parallel=True)
+def _people_at(records, positions, top_shift, top, second):
+    for j in nb.prange(len(positions)):
+        i = positions[j]
+        top[j] = np.uint64(records[i, REC_KEY]) >> np.uint64(top_shift)
+        second[j] = records[i, REC_HASH]
 
 
 def person_hashes(psn: pl.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -192,7 +192,6 @@ def _fill_masks(
         pl.col("begndate").cast(pl.Int32).alias("b"),
         pl.col("enddate").cast(pl.Int32).fill_null(_OPEN_END).alias("e"),
     )
-    seg_h = order.person_hash[order.seg_starts]
     if order.top_shift:
         # People come in order of (top of the first hash, second hash): merge with the
         # identities sorted the same way.
@@ -200,11 +199,12 @@ def _fill_masks(
         ids = ids.with_columns(
             pl.Series("a", order.top_hash(first)), pl.Series("f", first.view(np.int64))
         ).sort("a", "h")
-        seg_t = order.person_top_at(order.seg_starts)
+        seg_t, seg_h = order.people_at(order.seg_starts)
         lo = np.empty(len(seg_h), dtype=np.int64)
         hi = np.empty(len(seg_h), dtype=np.int64)
         k.merge_person_rows(seg_t, seg_h, ids["a"].to_numpy(), ids["h"].to_numpy(), lo, hi)
     else:
+        seg_h = order.person_hash[order.seg_starts]
         ids = ids.sort("h")
         id_h = ids["h"].to_numpy()
         lo = np.searchsorted(id_h, seg_h, side="left")

@@ -20,6 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import fangpin  # noqa: F401 -- before Polars loads: it sets up Polars' allocator (see there)
+
+# isort: split
 import numpy as np
 import polars as pl
 
@@ -159,10 +162,12 @@ def compare(ours: Path, theirs: Path) -> tuple[int, int]:
 
 
 def warm_memory(gib: int) -> None:
-    """Touch memory once so neither contender pays the machine's first-touch cost.
+    """Touch memory so the contender about to run does not pay the machine's first-touch cost.
 
-    On a fresh virtual machine the first write to each page is far slower than later ones, and
-    whichever tool ran first would pay for both.
+    On this virtual machine the first write to a page is far slower than later ones, and memory
+    freed for a few seconds goes back to the host and is slow again: whichever tool ran after
+    the other's freed memory had cooled would pay for it. So each run, of either contender,
+    starts right after the same touch.
     """
     block = np.ones((gib, 1 << 27), dtype=np.int64)  # gib × 1 GiB
     del block
@@ -199,7 +204,6 @@ def main() -> None:
     (warm / "o.parquet").unlink(missing_ok=True)
     run_fangpin(*write(warm, 50_000, 5_000), warm / "o.parquet")
     compiled_before = compiled_versions()
-    warm_memory(args.warm_gib)
     ours, duck = [], []
     print(f"load average before the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for _ in range(args.rounds):
@@ -207,10 +211,12 @@ def main() -> None:
         # first writes out the data of a file renamed over or truncated).
         for old in ("fangpin.parquet", "duckdb.parquet"):
             (work / old).unlink(missing_ok=True)
+        warm_memory(args.warm_gib)
         peak_reset()
         r = run_fangpin(cp, ip, work / "fangpin.parquet")
         r["peak"] = peak_mib()
         ours.append(r)
+        warm_memory(args.warm_gib)
         duck.append(run_duckdb(cp, ip, work / "duckdb.parquet"))
     best = min(ours, key=lambda r: r["wall"])
     kernel = best["stages"]["kernel"]

@@ -14,10 +14,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from fangpin.engine.radix import repeated_values
 from fangpin.engine.settle import settle_batch
 from fangpin.policy.registry import load_pack
 from fangpin.tabular import pqjoin
-from fangpin.tabular.claims import read_claims, read_identities, read_inputs, repeated_values
+from fangpin.tabular.claims import read_claims, read_identities, read_inputs
 from fangpin.tabular.io import TableError
 from fangpin.tabular.output import SETTLE_OUTPUT, write_settled
 
@@ -227,3 +228,14 @@ def test_repeated_values_are_found_exactly():
         assert np.array_equal(np.sort(repeated_values(h)), values[counts > 1])
     few = rng.integers(0, 40, 50_000).astype(np.int64)  # every value repeated, buckets lopsided
     assert np.array_equal(np.sort(repeated_values(few)), np.unique(few))
+
+
+def test_computed_pages_that_outgrow_their_buffer_are_written_all_the_same(tmp_path, monkeypatch):
+    cp, ip = _files(tmp_path, _claims())
+    claims, settled = _settle(cp, ip)
+    write_settled(settled, tmp_path / "fresh.parquet")
+    real = pa.allocate_buffer
+    monkeypatch.setattr(pa, "allocate_buffer", lambda size: real(64))  # far below any bound
+    write_settled(settled, tmp_path / "copied.parquet", claims.source)
+    _same_everywhere(tmp_path / "copied.parquet", tmp_path / "fresh.parquet")
+    assert _codecs(tmp_path / "copied.parquet") == {"ZSTD"}

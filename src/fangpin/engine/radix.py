@@ -66,6 +66,24 @@ def _lsd_range(src, dst, lo, hi, lo_bit, n_bits, lsd_bits):
     return in_dst
 
 
+@nb.njit(cache=True)
+def _deal_offsets(hist):
+    """From per-chunk bucket counts (chunks × buckets): where each bucket starts (and the end),
+    and, in place of the counts, where each chunk's share of each bucket goes; chunk c's share
+    of a bucket comes after the shares of the chunks before it."""
+    n_chunks, n_b = hist.shape
+    starts = np.empty(n_b + 1, dtype=np.int64)
+    total = 0
+    for d in range(n_b):
+        starts[d] = total
+        for c in range(n_chunks):
+            count = hist[c, d]
+            hist[c, d] = total
+            total += count
+    starts[n_b] = total
+    return starts
+
+
 @nb.njit(cache=True, parallel=True)
 def sort_records(rec, tmp, lo_bit, hi_bit, n_chunks, msd_bits=MSD_BITS, lsd_bits=LSD_BITS):
     """Sorts the rows of rec (n, w) int64 stably by the unsigned bits lo_bit..hi_bit-1 of
@@ -89,15 +107,7 @@ def sort_records(rec, tmp, lo_bit, hi_bit, n_chunks, msd_bits=MSD_BITS, lsd_bits
     for c in nb.prange(n_chunks):
         for i in range(c * step, min(n, (c + 1) * step)):
             hist[c, _digit(rec[i, 0], shift, mask)] += 1
-    starts = np.empty(n_b + 1, dtype=np.int64)
-    total = 0
-    for d in range(n_b):
-        starts[d] = total
-        for c in range(n_chunks):
-            count = hist[c, d]
-            hist[c, d] = total
-            total += count
-    starts[n_b] = total
+    starts = _deal_offsets(hist)
     for c in nb.prange(n_chunks):
         for i in range(c * step, min(n, (c + 1) * step)):
             d = _digit(rec[i, 0], shift, mask)
@@ -111,3 +121,71 @@ def sort_records(rec, tmp, lo_bit, hi_bit, n_chunks, msd_bits=MSD_BITS, lsd_bits
         if not _lsd_range(tmp, rec, lo, hi, lo_bit, sort_bits - width, lsd_bits):
             for i in range(lo, hi):
                 _copy_row(tmp, i, rec, i)
+
+
+_CHUNKS = 16  # slices of the array dealt on all cores
+
+
+@nb.njit(cache=True, parallel=True)
+def repeated_values(h):
+    """The values occurring more than once in `h` (int64), each once, in no set order.
+
+    The values are dealt into 2**MSD_BITS buckets by their top bits, as sort_records deals its
+    records (chunks of the array on all cores); then each bucket, small enough for the core's
+    cache, goes through a small hash set. Used to find ids given twice, through their hashes.
+    """
+    n = len(h)
+    n_b = 1 << MSD_BITS
+    shift = 64 - MSD_BITS
+    mask = n_b - 1
+    step = (n + _CHUNKS - 1) // _CHUNKS
+    hist = np.zeros((_CHUNKS, n_b), dtype=np.int64)
+    for c in nb.prange(_CHUNKS):
+        for i in range(c * step, min(n, (c + 1) * step)):
+            hist[c, (h[i] >> shift) & mask] += 1
+    starts = _deal_offsets(hist)
+    dealt = np.empty(n, dtype=np.int64)
+    for c in nb.prange(_CHUNKS):
+        for i in range(c * step, min(n, (c + 1) * step)):
+            d = (h[i] >> shift) & mask
+            dealt[hist[c, d]] = h[i]
+            hist[c, d] += 1
+    found = np.zeros(n_b, dtype=np.int64)  # per bucket: how many repeated values
+    biggest = 0
+    for d in range(n_b):
+        biggest = max(biggest, starts[d + 1] - starts[d])
+    size = 16
+    while size < 2 * biggest:
+        size *= 2
+    for c in nb.prange(_CHUNKS):
+        # Each bucket into a small open-addressing set (the values' low bits are well mixed);
+        # a value met again is moved to the bucket's front, once.
+        keys = np.empty(size, dtype=np.int64)
+        seen = np.zeros(size, dtype=np.uint8)  # 0 empty, 1 met once, 2 met again
+        for d in range(c * n_b // _CHUNKS, (c + 1) * n_b // _CHUNKS):
+            lo, hi = starts[d], starts[d + 1]
+            width = 16
+            while width < 2 * (hi - lo):
+                width *= 2
+            seen[:width] = 0
+            k = 0
+            for i in range(lo, hi):
+                v = dealt[i]
+                slot = v & (width - 1)
+                while seen[slot] != 0 and keys[slot] != v:
+                    slot = (slot + 1) & (width - 1)
+                if seen[slot] == 0:
+                    seen[slot] = 1
+                    keys[slot] = v
+                elif seen[slot] == 1:
+                    seen[slot] = 2
+                    dealt[lo + k] = v  # lo + k <= i: only values already read are overwritten
+                    k += 1
+            found[d] = k
+    out = np.empty(found.sum(), dtype=np.int64)
+    j = 0
+    for d in range(n_b):
+        for i in range(found[d]):
+            out[j] = dealt[starts[d] + i]
+            j += 1
+    return out

@@ -93,16 +93,15 @@ def warm_up(n: int = 40_000) -> float:
 
 
 def compiled_versions() -> int:
-    """How many compiled versions the numba functions of the engine and the claims reader hold
-    in this process (a number that grows means something was compiled)."""
+    """How many compiled versions the engine's numba functions hold in this process (a number
+    that grows means something was compiled)."""
     from numba.core.registry import CPUDispatcher
 
     from fangpin.engine import kernel, order, radix
-    from fangpin.tabular import claims
 
     return sum(
         len(f.signatures)
-        for m in (kernel, order, radix, claims)
+        for m in (kernel, order, radix)
         for f in vars(m).values()
         if isinstance(f, CPUDispatcher)
     )

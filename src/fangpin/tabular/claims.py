@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import numba as nb
 import numpy as np
 import polars as pl
 
+from fangpin.engine.radix import repeated_values
 from fangpin.policy.groups import GROUP_BIT, IDENTITIES
 from fangpin.tabular.io import TableError, first_data_row, read_table, scan_table, table_format
 from fangpin.tabular.pqjoin import SourceText
@@ -169,82 +169,6 @@ def _duplicates(ids: pl.Series) -> pl.Series:
     idx = np.flatnonzero(np.isin(h.view(np.int64), clash))
     seen_before = ~ids.gather(idx).is_first_distinct()
     return later.scatter(idx[seen_before.to_numpy()], True)
-
-
-_BUCKET_BITS = 11
-_CHUNKS = 16
-
-
-@nb.njit(cache=True, parallel=True)
-def repeated_values(h):
-    """The values occurring more than once in `h` (int64), each once, in no set order.
-
-    The values are dealt into 2**11 buckets by their top bits (chunks of the array on all cores),
-    then each bucket, small enough for the core's cache, goes through a small hash set.
-    """
-    n = len(h)
-    n_b = 1 << _BUCKET_BITS
-    shift = 64 - _BUCKET_BITS
-    mask = n_b - 1
-    step = (n + _CHUNKS - 1) // _CHUNKS
-    hist = np.zeros((_CHUNKS, n_b), dtype=np.int64)
-    for c in nb.prange(_CHUNKS):
-        for i in range(c * step, min(n, (c + 1) * step)):
-            hist[c, (h[i] >> shift) & mask] += 1
-    starts = np.empty(n_b + 1, dtype=np.int64)
-    total = 0
-    for d in range(n_b):
-        starts[d] = total
-        for c in range(_CHUNKS):
-            count = hist[c, d]
-            hist[c, d] = total
-            total += count
-    starts[n_b] = total
-    dealt = np.empty(n, dtype=np.int64)
-    for c in nb.prange(_CHUNKS):
-        for i in range(c * step, min(n, (c + 1) * step)):
-            d = (h[i] >> shift) & mask
-            dealt[hist[c, d]] = h[i]
-            hist[c, d] += 1
-    found = np.zeros(n_b, dtype=np.int64)  # per bucket: how many repeated values
-    biggest = 0
-    for d in range(n_b):
-        biggest = max(biggest, starts[d + 1] - starts[d])
-    size = 16
-    while size < 2 * biggest:
-        size *= 2
-    for c in nb.prange(_CHUNKS):
-        # Each bucket into a small open-addressing set (the values' low bits are well mixed);
-        # a value met again is moved to the bucket's front, once.
-        keys = np.empty(size, dtype=np.int64)
-        seen = np.zeros(size, dtype=np.uint8)  # 0 empty, 1 met once, 2 met again
-        for d in range(c * n_b // _CHUNKS, (c + 1) * n_b // _CHUNKS):
-            lo, hi = starts[d], starts[d + 1]
-            width = 16
-            while width < 2 * (hi - lo):
-                width *= 2
-            seen[:width] = 0
-            k = 0
-            for i in range(lo, hi):
-                v = dealt[i]
-                slot = v & (width - 1)
-                while seen[slot] != 0 and keys[slot] != v:
-                    slot = (slot + 1) & (width - 1)
-                if seen[slot] == 0:
-                    seen[slot] = 1
-                    keys[slot] = v
-                elif seen[slot] == 1:
-                    seen[slot] = 2
-                    dealt[lo + k] = v  # lo + k <= i: only values already read are overwritten
-                    k += 1
-            found[d] = k
-    out = np.empty(found.sum(), dtype=np.int64)
-    j = 0
-    for d in range(n_b):
-        for i in range(found[d]):
-            out[j] = dealt[starts[d] + i]
-            j += 1
-    return out
 
 
 def validate_claims(

@@ -237,24 +237,13 @@ def write_in_parts(
     cuts = [(groups * i // parts) * row_group_rows for i in range(parts)] + [table.num_rows]
     # The first part is written where the file will be; the others beside it, then appended.
     files = [tmp] + [path.with_name(f".{path.name}.part{i}") for i in range(1, parts)]
-    errors: list[BaseException] = []
 
     def work(i: int) -> None:
-        try:
-            piece = table.slice(cuts[i], cuts[i + 1] - cuts[i])
-            pq.write_table(piece, files[i], row_group_size=row_group_rows, **options)
-        except BaseException as exc:  # raised again in the calling thread
-            errors.append(exc)
+        piece = table.slice(cuts[i], cuts[i + 1] - cuts[i])
+        pq.write_table(piece, files[i], row_group_size=row_group_rows, **options)
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(1, parts)]
-    for t in threads:
-        t.start()
-    work(0)
-    for t in threads:
-        t.join()
     try:
-        if errors:
-            raise errors[0]
+        _on_threads(work, parts)
         _join(files)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -263,6 +252,27 @@ def write_in_parts(
         for extra in files[1:]:
             extra.unlink(missing_ok=True)
     tmp.replace(path)
+
+
+def _on_threads(work, n: int) -> None:
+    """work(0) … work(n - 1), each on its own thread (0 on the calling one); the first error
+    raised is raised again here, once all have ended."""
+    errors: list[BaseException] = []
+
+    def guarded(i: int) -> None:
+        try:
+            work(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(1, n)]
+    for t in threads:
+        t.start()
+    guarded(0)
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
 
 
 def _join(files: list[Path]) -> None:
@@ -608,36 +618,25 @@ def _computed_row_groups(
         + [len(group_rows)]
     )
     results: list = [None] * n_parts
-    errors: list[BaseException] = []
 
     def work(p: int) -> None:
+        part = table.slice(bounds[cuts[p]], bounds[cuts[p + 1]] - bounds[cuts[p]])
         try:
-            part = table.slice(bounds[cuts[p]], bounds[cuts[p + 1]] - bounds[cuts[p]])
-            try:
-                data = _written(part, cuts[p], cuts[p + 1], bounds, group_rows, options, False)
-            except (pa.ArrowInvalid, OSError):  # larger than its bound: written growing
-                data = _written(part, cuts[p], cuts[p + 1], bounds, group_rows, options, True)
-            with pa.BufferReader(data) as f:
-                meta = _Reader(footer_of(f)[1]).struct()
-            view = memoryview(data)
-            out = []
-            for rg in _field(meta, FMD_ROW_GROUPS)[2][1]:
-                spans = [_chunk_span(c) for c in _field(rg, RG_COLUMNS)[2][1]]
-                lo = min(s for s, _ in spans)
-                hi = max(s + n for s, n in spans)
-                out.append((rg, view[lo:hi], lo))
-            results[p] = out
-        except BaseException as exc:  # raised again in the calling thread
-            errors.append(exc)
+            data = _written(part, cuts[p], cuts[p + 1], bounds, group_rows, options, False)
+        except (pa.ArrowInvalid, OSError):  # larger than its bound: written growing
+            data = _written(part, cuts[p], cuts[p + 1], bounds, group_rows, options, True)
+        with pa.BufferReader(data) as f:
+            meta = _Reader(footer_of(f)[1]).struct()
+        view = memoryview(data)
+        out = []
+        for rg in _field(meta, FMD_ROW_GROUPS)[2][1]:
+            spans = [_chunk_span(c) for c in _field(rg, RG_COLUMNS)[2][1]]
+            lo = min(s for s, _ in spans)
+            hi = max(s + n for s, n in spans)
+            out.append((rg, view[lo:hi], lo))
+        results[p] = out
 
-    threads = [threading.Thread(target=work, args=(p,)) for p in range(1, n_parts)]
-    for t in threads:
-        t.start()
-    work(0)
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
+    _on_threads(work, n_parts)
     pieces = [piece for part in results for piece in part]
     if len(pieces) != len(group_rows):
         raise ValueError("the computed columns were not written in the source's row groups")

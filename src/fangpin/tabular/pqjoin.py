@@ -360,7 +360,7 @@ class SourceText:
                 self.why = "the file changed while it was read"
                 return
             self._read(_Reader(footer).struct())
-        except (OSError, ValueError, IndexError, KeyError, TypeError) as exc:
+        except Exception as exc:  # any file it cannot follow is written afresh instead
             self.usable, self.why = False, f"footer not understood: {exc}"
 
     def _read(self, meta: list[list]) -> None:
